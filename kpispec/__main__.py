@@ -1,0 +1,3 @@
+from kpispec.cli import main
+
+main()

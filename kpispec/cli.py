@@ -1,0 +1,160 @@
+"""The command line: each command a few lines that call the stages.
+
+Only this module turns problems into exit statuses (docs/cli.md):
+0 success, 1 a gated target missed or a spec test failed, 2 invalid specs or usage,
+3 a data or source error, 70 an internal error (a bug: please report it).
+"""
+
+from __future__ import annotations
+
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from kpispec import __version__
+
+EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_DATA, EXIT_INTERNAL = 0, 1, 2, 3, 70
+
+app = typer.Typer(
+    name="kpispec",
+    help="KPIs as code: validate, evaluate, gate and publish KPI specs written in YAML.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+class DiagnosticFormat(StrEnum):
+    text = "text"
+    json = "json"
+    github = "github"
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"kpispec {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Show the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """KPIs as code: validate, evaluate, gate and publish KPI specs written in YAML."""
+
+
+PathArg = Annotated[
+    Path,
+    typer.Argument(
+        help="A project folder (with kpispec.yaml) or a single spec file.", show_default=True
+    ),
+]
+NoData = Annotated[
+    bool, typer.Option("--no-data", help="Check the specs alone; read no data file.")
+]
+AllowOutside = Annotated[
+    bool,
+    typer.Option("--allow-outside-root", help="Let sources read files outside the project root."),
+]
+
+
+def _usage_error(message: str, hint: str | None = None) -> typer.Exit:
+    typer.echo(f"error: {message}", err=True)
+    if hint:
+        typer.echo(f"  = hint: {hint}", err=True)
+    return typer.Exit(EXIT_INVALID)
+
+
+@app.command()
+def validate(
+    path: PathArg = Path("."),
+    format: Annotated[
+        DiagnosticFormat, typer.Option("--format", "-f", help="Output format of the diagnostics.")
+    ] = DiagnosticFormat.text,
+    strict: Annotated[bool, typer.Option("--strict", help="Treat warnings as errors.")] = False,
+    no_data: NoData = False,
+    allow_outside_root: AllowOutside = False,
+) -> None:
+    """Check specs against the JSON Schema and the language's rules."""
+    from kpispec.diagnostics import format_github, format_json, format_text
+    from kpispec.spec.load import load
+
+    if not path.exists():
+        raise _usage_error(
+            f"no such file or folder: {path}", "name a project folder or a spec file"
+        )
+    loaded = load(path, data=not no_data, allow_outside_root=allow_outside_root, strict=strict)
+    diagnostics = loaded.diagnostics
+    if format is DiagnosticFormat.json:
+        typer.echo(format_json(diagnostics))
+    elif format is DiagnosticFormat.github:
+        for d in diagnostics:
+            typer.echo(format_github(d))
+    else:
+        for d in diagnostics:
+            typer.echo(format_text(d, loaded.sources) + "\n")
+        project = loaded.checked.project
+        errors = sum(d.is_error for d in diagnostics)
+        warnings = len(diagnostics) - errors
+        kpis, cards = len(project.all_kpis()), len(project.scorecards)
+        if errors:
+            summary = f"{errors} error{'s' * (errors != 1)}"
+            if warnings:
+                summary += f", {warnings} warning{'s' * (warnings != 1)}"
+            typer.echo(f"invalid: {summary}", err=True)
+        else:
+            note = f" ({warnings} warning{'s' * (warnings != 1)})" if warnings else ""
+            typer.echo(
+                f"valid: {kpis} KPI{'s' * (kpis != 1)} in {cards} scorecard{'s' * (cards != 1)}{note}",
+                err=True,
+            )
+    raise typer.Exit(EXIT_OK if loaded.ok else EXIT_INVALID)
+
+
+@app.command()
+def schema(
+    project: Annotated[
+        bool,
+        typer.Option("--project", help="Print the schema of kpispec.yaml instead of spec files."),
+    ] = False,
+) -> None:
+    """Print the JSON Schema of spec files (or of the project file)."""
+    from kpispec.spec.schema import PROJECT_SCHEMA, SPEC_SCHEMA, schema_text
+
+    typer.echo(schema_text(PROJECT_SCHEMA if project else SPEC_SCHEMA), nl=False)
+
+
+def main() -> None:
+    """The console script: runs the app and keeps tracebacks away from users."""
+    try:
+        app()
+    except SystemExit:
+        raise
+    except KeyboardInterrupt:
+        typer.echo("interrupted", err=True)
+        sys.exit(130)
+    except Exception as exc:  # a bug: say so plainly, never a traceback
+        from kpispec.diagnostics import KpispecError
+
+        if isinstance(exc, KpispecError):
+            from kpispec.diagnostics import format_text
+
+            for d in exc.diagnostics:
+                typer.echo(format_text(d), err=True)
+            sys.exit(exc.exit_code)
+        typer.echo(
+            f"internal error: {type(exc).__name__}: {exc}\n"
+            "This is a bug in kpispec; please report it with the command you ran.",
+            err=True,
+        )
+        sys.exit(EXIT_INTERNAL)

@@ -1,0 +1,156 @@
+"""The formula AST: small node classes that declare their children.
+
+Every node keeps its character range in the formula text (``start``, ``end``) so that
+diagnostics can point at it. Visitors dispatch on the class name (see :class:`Visitor`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+Value = float | int | str | bool | None
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Node:
+    start: int
+    end: int
+
+    def children(self) -> Iterator[Node]:
+        return iter(())
+
+    def walk(self) -> Iterator[Node]:
+        """This node and every node below it, depth first."""
+        yield self
+        for child in self.children():
+            yield from child.walk()
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Literal(Node):
+    value: Value
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Name(Node):
+    """A column, a KPI id or a period variable; which one is decided by analysis."""
+
+    name: str
+    quoted: bool = False
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Unary(Node):
+    op: str  #: '-', '+' or 'not'
+    operand: Node
+
+    def children(self) -> Iterator[Node]:
+        yield self.operand
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Binary(Node):
+    op: str  #: + - * / = <> < <= > >= and or
+    left: Node
+    right: Node
+
+    def children(self) -> Iterator[Node]:
+        yield self.left
+        yield self.right
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class InList(Node):
+    operand: Node
+    items: tuple[Node, ...]
+    negated: bool = False
+
+    def children(self) -> Iterator[Node]:
+        yield self.operand
+        yield from self.items
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Between(Node):
+    operand: Node
+    low: Node
+    high: Node
+    negated: bool = False
+
+    def children(self) -> Iterator[Node]:
+        yield self.operand
+        yield self.low
+        yield self.high
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class IsNull(Node):
+    operand: Node
+    negated: bool = False
+
+    def children(self) -> Iterator[Node]:
+        yield self.operand
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Like(Node):
+    operand: Node
+    pattern: Node
+    negated: bool = False
+
+    def children(self) -> Iterator[Node]:
+        yield self.operand
+        yield self.pattern
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Case(Node):
+    """``case [operand] when .. then .. [else ..] end``."""
+
+    operand: Node | None
+    whens: tuple[tuple[Node, Node], ...]
+    default: Node | None
+
+    def children(self) -> Iterator[Node]:
+        if self.operand is not None:
+            yield self.operand
+        for condition, value in self.whens:
+            yield condition
+            yield value
+        if self.default is not None:
+            yield self.default
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Call(Node):
+    """A function or aggregate call, with ``count(*)``, ``distinct`` and ``filter (where)``."""
+
+    name: str  #: lower-cased
+    args: tuple[Node, ...]
+    name_end: int
+    star: bool = False
+    distinct: bool = False
+    filter: Node | None = None
+
+    def children(self) -> Iterator[Node]:
+        yield from self.args
+        if self.filter is not None:
+            yield self.filter
+
+
+R = TypeVar("R")
+
+
+class Visitor(Generic[R]):
+    """Dispatches ``visit(node)`` to ``visit_<ClassName>``; ``generic_visit`` otherwise."""
+
+    def visit(self, node: Node, *args: Any) -> R:
+        method = getattr(self, f"visit_{type(node).__name__}", None)
+        if method is None:
+            return self.generic_visit(node, *args)
+        return method(node, *args)  # type: ignore[no-any-return]
+
+    def generic_visit(self, node: Node, *args: Any) -> R:
+        raise NotImplementedError(f"{type(self).__name__} cannot visit {type(node).__name__}")

@@ -1,0 +1,79 @@
+"""Learn a source's columns cheaply (a CSV header, Parquet metadata), for validation."""
+
+from __future__ import annotations
+
+import csv
+import glob
+from dataclasses import dataclass
+from pathlib import Path
+
+from kpispec.spec.model import Source
+
+SUFFIX_FORMATS = {
+    ".csv": "csv",
+    ".tsv": "csv",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".ndjson": "ndjson",
+    ".jsonl": "ndjson",
+    ".json": "json",
+}
+
+
+@dataclass(frozen=True)
+class KnownColumns:
+    names: frozenset[str]
+    how: str  #: "its CSV header data/sessions.csv", for messages
+
+
+def source_format(source: Source) -> str | None:
+    """The source's file format: ``format:`` or the file extension."""
+    if source.format:
+        return "ndjson" if source.format == "jsonl" else source.format
+    if source.path is None:
+        return None
+    return SUFFIX_FORMATS.get(Path(source.path.replace("*", "x")).suffix.lower())
+
+
+def source_base(source: Source) -> Path:
+    """Paths in a spec file are relative to the folder of that file."""
+    return source.file.parent
+
+
+def matching_files(source: Source) -> list[Path]:
+    if source.path is None:
+        return []
+    pattern = str(source_base(source) / source.path)
+    if glob.has_magic(source.path):
+        return sorted(Path(p) for p in glob.glob(pattern, recursive=True) if Path(p).is_file())
+    path = Path(pattern)
+    return [path] if path.is_file() else []
+
+
+def read_columns(source: Source, files: list[Path]) -> KnownColumns | None:
+    """The column names of the first file, if they can be read without reading rows."""
+    if not files:
+        return None
+    first = files[0]
+    fmt = source_format(source)
+    try:
+        if fmt == "csv":
+            with first.open(newline="", encoding="utf-8-sig") as handle:
+                header = next(
+                    csv.reader(handle, delimiter="\t" if first.suffix == ".tsv" else ","), None
+                )
+            if header is None:
+                return None
+            return KnownColumns(
+                frozenset(h.strip() for h in header), f"its CSV header ({first.name})"
+            )
+        if fmt == "parquet":
+            import polars as pl
+
+            return KnownColumns(
+                frozenset(pl.read_parquet_schema(first).names()),
+                f"its Parquet metadata ({first.name})",
+            )
+    except Exception:  # a broken file is reported when it is evaluated, with its own error
+        return None
+    return None

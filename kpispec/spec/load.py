@@ -1,0 +1,99 @@
+"""Load a project from disk: find it, read every file, validate, build and check.
+
+This is the front end of the compiler. It never raises for a problem in the specs: every
+problem becomes a diagnostic, every file is checked even when another one is broken.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from kpispec.diagnostics import Diagnostic, Loc, Severity
+from kpispec.spec.build import build_project, build_scorecard
+from kpispec.spec.checks import CheckedProject, check_project
+from kpispec.spec.loader import Document, LoadError, display_name, load_document
+from kpispec.spec.project import find_layout, spec_files
+from kpispec.spec.schema import PROJECT_SCHEMA, SPEC_SCHEMA, validate_document
+
+
+@dataclass
+class Loaded:
+    """A checked project and everything needed to report on it."""
+
+    checked: CheckedProject
+    diagnostics: list[Diagnostic]  #: the ones for the files the user asked about
+    sources: dict[str, str]  #: file name -> text, to show source lines in messages
+
+    @property
+    def ok(self) -> bool:
+        return not any(d.is_error for d in self.diagnostics)
+
+
+def load(
+    path: Path | str,
+    *,
+    data: bool = True,
+    allow_outside_root: bool = False,
+    strict: bool = False,
+) -> Loaded:
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(path)
+    layout = find_layout(path)
+    diagnostics: list[Diagnostic] = []
+    texts: dict[str, str] = {}
+
+    def read(file: Path, schema_name: str) -> Document | None:
+        try:
+            doc = load_document(file, display_name(file))
+        except LoadError as exc:
+            diagnostics.append(exc.diagnostic)
+            return None
+        texts[doc.name] = doc.text
+        if not isinstance(doc.data, dict):
+            diagnostics.append(
+                Diagnostic(
+                    "E107",
+                    "the file must be a mapping of keys to values",
+                    doc.loc(),
+                    "a spec file starts with `kpispec: 1`",
+                )
+            )
+            return None
+        diagnostics.extend(validate_document(doc, schema_name))
+        return doc
+
+    project_doc = read(layout.project_file, PROJECT_SCHEMA) if layout.project_file else None
+    project = build_project(layout.root, project_doc)
+    files = spec_files(layout, project.specs)
+    if not files:
+        where = display_name(layout.project_file or layout.root)
+        diagnostics.append(
+            Diagnostic(
+                "E413",
+                "no spec files found",
+                Loc(where),
+                "spec files are *.yaml files below the project root; `specs:` in kpispec.yaml "
+                "can list them",
+            )
+        )
+    for file in files:
+        doc = read(file, SPEC_SCHEMA)
+        if doc is not None:
+            card = build_scorecard(doc, project)
+            if card is not None:
+                project.scorecards.append(card)
+    checked = check_project(project, data=data, allow_outside_root=allow_outside_root)
+    diagnostics.extend(checked.diagnostics)
+    if strict:
+        diagnostics = [d.as_error() if d.severity is Severity.WARNING else d for d in diagnostics]
+    if layout.selection is not None:
+        chosen = layout.selection
+        keep = {display_name(f) for f in files if f == chosen or f.is_relative_to(chosen)}
+        if layout.project_file is not None:
+            keep.add(display_name(layout.project_file))
+        diagnostics = [d for d in diagnostics if d.loc.file in keep]
+    diagnostics.sort(key=Diagnostic.sort_key)
+    checked.diagnostics = diagnostics
+    return Loaded(checked, diagnostics, texts)
