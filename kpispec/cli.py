@@ -121,6 +121,107 @@ def validate(
     raise typer.Exit(EXIT_OK if loaded.ok else EXIT_INVALID)
 
 
+AsOf = Annotated[
+    str | None,
+    typer.Option(
+        "--as-of", help="Evaluate as of this date (YYYY-MM-DD); default today.", show_default=False
+    ),
+]
+PeriodOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--period",
+        help="The period to judge, e.g. 2026-10; default the last complete one.",
+        show_default=False,
+    ),
+]
+ScorecardOpt = Annotated[
+    list[str] | None,
+    typer.Option("--scorecard", help="Only this scorecard (repeatable).", show_default=False),
+]
+
+
+class EvalFormat(StrEnum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+def _print_diagnostics(diagnostics: list, sources: dict[str, str] | None = None) -> None:  # type: ignore[type-arg]
+    from kpispec.diagnostics import format_text
+
+    for d in diagnostics:
+        typer.echo(format_text(d, sources) + "\n", err=True)
+
+
+def _load_or_exit(path: Path, allow_outside_root: bool):  # type: ignore[no-untyped-def]
+    """The checked project; invalid specs print their diagnostics and exit 2."""
+    from kpispec.spec.load import load
+
+    if not path.exists():
+        raise _usage_error(
+            f"no such file or folder: {path}", "name a project folder or a spec file"
+        )
+    loaded = load(path, allow_outside_root=allow_outside_root)
+    if not loaded.ok:
+        _print_diagnostics([d for d in loaded.diagnostics if d.is_error], loaded.sources)
+        typer.echo("invalid specs: run `kpispec validate` for details", err=True)
+        raise typer.Exit(EXIT_INVALID)
+    return loaded
+
+
+@app.command("eval")
+def eval_(
+    path: PathArg = Path("."),
+    format: Annotated[
+        EvalFormat,
+        typer.Option("--format", "-f", help="table, json (the results document) or csv."),
+    ] = EvalFormat.table,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output", "-o", help="Write to this file (atomically) instead of standard output."
+        ),
+    ] = None,
+    as_of: AsOf = None,
+    period: PeriodOpt = None,
+    scorecard: ScorecardOpt = None,
+    explain: Annotated[
+        bool, typer.Option("--explain", help="Print the query plan of each source instead.")
+    ] = False,
+    allow_outside_root: AllowOutside = False,
+) -> None:
+    """Evaluate every KPI per period: a table, the results document (json), or csv."""
+    from kpispec import api
+
+    loaded = _load_or_exit(path, allow_outside_root)
+    if explain:
+        typer.echo(api.explain(loaded, as_of=as_of, period=period))
+        return
+    doc = api.evaluate(loaded, as_of=as_of, period=period, scorecards=scorecard)
+    if format is EvalFormat.table and output is None:
+        from rich.console import Console
+
+        from kpispec.report.tables import print_table
+
+        print_table(doc, Console())
+        return
+    if format is EvalFormat.csv:
+        from kpispec.report.tables import to_csv
+
+        text = to_csv(doc)
+    else:
+        from kpispec.results import dumps
+
+        text = dumps(doc)
+    if output is None:
+        typer.echo(text, nl=False)
+    else:
+        from kpispec.results import write_atomic
+
+        write_atomic(output, text)
+
+
 @app.command()
 def schema(
     project: Annotated[

@@ -130,7 +130,7 @@ class _Analyzer:
         name_end = node.name_end
         if fn is None:
             match = closest(node.name, FUNCTIONS)
-            hint = f"did you mean `{match}`?" if match else _FUNCTION_HINTS.get(node.name)
+            hint = _FUNCTION_HINTS.get(node.name) or (f"did you mean `{match}`?" if match else None)
             self.problem(
                 "E301",
                 f"unknown function `{node.name}`",

@@ -130,7 +130,8 @@ class _Checker:
         self.out = Diagnostics()
         self.sources: dict[str, Source] = {}
         self.kpis: dict[str, Kpi] = {}
-        self.columns: dict[str, KnownColumns] = {}
+        self.columns: dict[str, KnownColumns] = {}  #: read from the data, plus declared ones
+        self.file_columns: dict[str, KnownColumns] = {}  #: read from the data only
         self.checked: dict[str, CheckedKpi] = {}
         self.source_filters: dict[str, FormulaInfo] = {}
 
@@ -287,7 +288,7 @@ class _Checker:
                 _report_formula(self.out, source.filter, info)
                 self.unknown_columns(info, source, source.filter)
                 self.source_filters[source.id] = info
-        known = self.columns.get(source.id)
+        known = self.file_columns.get(source.id)
         for column in source.columns:
             if known is not None and column not in known.names:
                 self.out.add(
@@ -334,15 +335,19 @@ class _Checker:
             return
         known = read_columns(source, files)
         if known is not None:
+            self.file_columns[source.id] = known
             self.columns[source.id] = KnownColumns(
                 known.names | frozenset(source.columns), known.how
             )
 
     def known(self, source: Source | None) -> frozenset[str] | None:
+        """The columns a source is known to have (to tell a bare column from a KPI)."""
         if source is None:
             return None
         known = self.columns.get(source.id)
-        return known.names if known else None
+        if known is not None:
+            return known.names
+        return frozenset(source.columns) or None
 
     def column_exists(
         self, name: str, source: Source, loc: Loc, what: str, length: int = 1
@@ -628,7 +633,11 @@ class _Checker:
                             test.locs.get("rows", test.loc),
                             f"KPI `{kpi.id}` reads: {', '.join(sorted(needed)) or 'no source'}",
                         )
-                    elif isinstance(rows, str) and not (test.file.parent / rows).is_file():
+                    elif (
+                        self.data
+                        and isinstance(rows, str)
+                        and not (test.file.parent / rows).is_file()
+                    ):
                         self.out.add(
                             "E415",
                             f"test data file {rows!r} does not exist",

@@ -24,6 +24,7 @@ class Loaded:
     checked: CheckedProject
     diagnostics: list[Diagnostic]  #: the ones for the files the user asked about
     sources: dict[str, str]  #: file name -> text, to show source lines in messages
+    selected: list[str] | None = None  #: scorecard ids of the files named, None for all
 
     @property
     def ok(self) -> bool:
@@ -67,6 +68,9 @@ def load(
     project_doc = read(layout.project_file, PROJECT_SCHEMA) if layout.project_file else None
     project = build_project(layout.root, project_doc)
     files = spec_files(layout, project.specs)
+    chosen = layout.selection
+    if chosen is not None and chosen.is_file() and chosen not in files:
+        files.append(chosen)  # a spec file named on the command line is always checked
     if not files:
         where = display_name(layout.project_file or layout.root)
         diagnostics.append(
@@ -88,12 +92,15 @@ def load(
     diagnostics.extend(checked.diagnostics)
     if strict:
         diagnostics = [d.as_error() if d.severity is Severity.WARNING else d for d in diagnostics]
+    selected = None
     if layout.selection is not None:
         chosen = layout.selection
-        keep = {display_name(f) for f in files if f == chosen or f.is_relative_to(chosen)}
+        inside = [f for f in files if f == chosen or f.is_relative_to(chosen)]
+        selected = [c.id for c in project.scorecards if c.file.resolve() in inside]
+        keep = {display_name(f) for f in inside}
         if layout.project_file is not None:
             keep.add(display_name(layout.project_file))
         diagnostics = [d for d in diagnostics if d.loc.file in keep]
     diagnostics.sort(key=Diagnostic.sort_key)
     checked.diagnostics = diagnostics
-    return Loaded(checked, diagnostics, texts)
+    return Loaded(checked, diagnostics, texts, selected)

@@ -201,7 +201,12 @@ class Document:
                 continue
             index.append(j)
             r = j + 1
-        index.append(r)
+        # the end of the text is just after its last visible character, not past the
+        # trailing newline of a block scalar
+        visible = len(value.rstrip())
+        end = index[visible - 1] + 1 if visible else r
+        index[visible:] = [end] * (len(value) - visible)
+        index.append(end)
         positions = [self._position(i) for i in index]
         return Snippet(
             value, self.name, tuple(p[0] for p in positions), tuple(p[1] for p in positions)

@@ -64,4 +64,5 @@ def spec_files(layout: Layout, patterns: list[str]) -> list[Path]:
                     found.add((Path(folder) / name).resolve())
     if layout.project_file is not None:
         found.discard(layout.project_file.resolve())
-    return sorted(p for p in found if not _hidden(p, root))
+    inside = (p for p in found if p.is_relative_to(root.resolve()))
+    return sorted(p for p in inside if not _hidden(p, root.resolve()))

@@ -1,0 +1,155 @@
+"""The Python API: everything the command line does, callable from Python.
+
+    import kpispec
+    loaded = kpispec.load("specs")                      # the checked project
+    doc = kpispec.evaluate(loaded, as_of="2026-11-22")  # the results document (a dict)
+
+Problems raise :class:`kpispec.SpecError` (invalid specs) or :class:`kpispec.DataError`
+(a source cannot be read), each carrying its diagnostics.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from kpispec.diagnostics import DataError, Diagnostic, Loc, SpecError
+from kpispec.spec.load import Loaded
+from kpispec.spec.load import load as _load
+
+
+def load(
+    path: str | Path,
+    *,
+    data: bool = True,
+    allow_outside_root: bool = False,
+    strict: bool = False,
+) -> Loaded:
+    """Load and check a project (a folder or a spec file). Raises SpecError if invalid."""
+    path = Path(path)
+    if not path.exists():
+        raise SpecError(
+            [
+                Diagnostic(
+                    "E100",
+                    f"no such file or folder: {path}",
+                    Loc(str(path)),
+                    "name a project folder or a spec file",
+                )
+            ]
+        )
+    loaded = _load(path, data=data, allow_outside_root=allow_outside_root, strict=strict)
+    if not loaded.ok:
+        raise SpecError([d for d in loaded.diagnostics if d.is_error])
+    return loaded
+
+
+def parse_as_of(value: str | date | None) -> date:
+    if value is None:
+        return date.today()
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise SpecError(
+            [
+                Diagnostic(
+                    "E001",
+                    f"invalid --as-of date {value!r}",
+                    Loc("<command line>"),
+                    "write it as YYYY-MM-DD",
+                )
+            ]
+        ) from None
+
+
+def evaluate(
+    project: Loaded | str | Path,
+    *,
+    as_of: str | date | None = None,
+    period: str | None = None,
+    scorecards: list[str] | None = None,
+    allow_outside_root: bool = False,
+) -> dict[str, Any]:
+    """Evaluate every KPI (of the chosen scorecards) and return the results document."""
+    from kpispec.engine.evaluate import evaluate as run
+    from kpispec.engine.periods import parse_label
+    from kpispec.results import build
+
+    loaded = (
+        project
+        if isinstance(project, Loaded)
+        else load(project, allow_outside_root=allow_outside_root)
+    )
+    checked = loaded.checked
+    chosen = _chosen_scorecards(loaded, scorecards)
+    named = None
+    if period is not None:
+        try:
+            named = parse_label(period)
+        except ValueError:
+            raise SpecError(
+                [
+                    Diagnostic(
+                        "E001",
+                        f"invalid --period {period!r}",
+                        Loc("<command line>"),
+                        "write a period label: 2026, 2026-Q4, 2026-10, 2026-W41 or 2026-10-05",
+                    )
+                ]
+            ) from None
+    ids = [
+        k.id
+        for card in checked.project.scorecards
+        if chosen is None or card.id in chosen
+        for k in card.kpis
+    ]
+    evaluation = run(checked, as_of=parse_as_of(as_of), period=named, kpi_ids=ids)
+    return build(checked, evaluation, scorecards=chosen, kpi_ids=ids)
+
+
+def explain(project: Loaded, *, as_of: str | date | None = None, period: str | None = None) -> str:
+    """The Polars plan of every source's fused query, as text."""
+    from kpispec.engine.evaluate import evaluate as run
+    from kpispec.engine.periods import parse_label
+
+    evaluation = run(
+        project.checked, as_of=parse_as_of(as_of), period=parse_label(period) if period else None
+    )
+    parts = []
+    for plan in evaluation.plans:
+        parts.append(
+            f"# source `{plan.opened.source.id}`: one query for {sum(len(g.kpis) for g in plan.groups)} KPIs"
+        )
+        parts.append(plan.explain())
+    return "\n".join(parts)
+
+
+def _chosen_scorecards(loaded: Loaded, scorecards: list[str] | None) -> list[str] | None:
+    known = [c.id for c in loaded.checked.project.scorecards]
+    if scorecards:
+        for card in scorecards:
+            if card not in known:
+                from kpispec.spec.suggest import did_you_mean
+
+                raise SpecError(
+                    [
+                        Diagnostic(
+                            "E001",
+                            f"no scorecard `{card}`",
+                            Loc("<command line>"),
+                            did_you_mean(card, known) or f"scorecards: {', '.join(known)}",
+                        )
+                    ]
+                )
+        return [
+            c
+            for c in known
+            if c in scorecards and (loaded.selected is None or c in loaded.selected)
+        ]
+    return loaded.selected
+
+
+__all__ = ["DataError", "SpecError", "evaluate", "explain", "load"]

@@ -1,0 +1,249 @@
+"""Evaluate a checked project: run one fused query per source, then compute KPI values.
+
+The result of this stage is a :class:`Values` table per KPI: one row per period and
+member (``__dimension``/``__member`` null for the total), on the full period spine, so a
+period without rows still appears (counts 0, everything else null).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+import polars as pl
+
+from kpispec.diagnostics import DataError, Diagnostic
+from kpispec.engine.periods import Period, last_complete, year_earlier
+from kpispec.engine.plan import KEYS, Group, SourcePlan, Span, compile_error, plan_source, spine
+from kpispec.engine.sources import Opened, _first_line, find_bad_value, open_source
+from kpispec.formula.compile import CompileError, KpiCompiler
+from kpispec.spec.checks import CheckedKpi, CheckedProject, label_grain
+from kpispec.spec.model import Kpi
+
+VALUE = "value"
+
+
+@dataclass
+class Evaluation:
+    """KPI values of a project, with the periods they were computed for."""
+
+    as_of: date
+    evaluated: dict[str, Period]  #: grain -> the period being judged
+    spans: dict[str, Span]
+    values: dict[str, pl.DataFrame]  #: KPI id -> __p, __dimension, __member, value
+    plans: list[SourcePlan] = field(default_factory=list)
+    newest: dict[str, object] = field(default_factory=dict)  #: source id -> newest time value
+
+
+def evaluated_periods(kpis: list[Kpi], as_of: date, period: Period | None) -> dict[str, Period]:
+    """The period judged on each grain: the named one, or the last complete one."""
+    out: dict[str, Period] = {}
+    for grain in {str(k.grain) for k in kpis}:
+        if period is not None and period.grain == grain:
+            out[grain] = period
+        elif period is not None:
+            out[grain] = last_complete(grain, period.end)
+        else:
+            out[grain] = last_complete(grain, as_of)
+    return out
+
+
+def spans_for(kpis: list[Kpi], evaluated: dict[str, Period], history: int) -> dict[str, Span]:
+    """Periods to compute per grain: the history, a year earlier, and baseline periods."""
+    from kpispec.engine.periods import parse_label
+
+    spans: dict[str, Span] = {}
+    for grain, period in evaluated.items():
+        first = min(
+            period.shift(-(history - 1)).index, year_earlier(period).index, period.index - 1
+        )
+        for kpi in kpis:
+            if str(kpi.grain) != grain:
+                continue
+            for target in kpi.targets:
+                if isinstance(target.baseline, str) and label_grain(target.baseline) == grain:
+                    first = min(first, parse_label(target.baseline).index)
+        spans[grain] = Span(grain, first, period.index)
+    return spans
+
+
+def _complete(
+    frame: pl.DataFrame, group: Group, kpi: CheckedKpi, span: Span, tz: str
+) -> pl.DataFrame:
+    """The KPI's aggregate columns on the full spine: every period, every member."""
+    aggregates = [a for a in group.aggregates if a.kpi == kpi.kpi.id]
+    columns = [a.column for a in aggregates]
+    rows = frame.filter(pl.col("__group") == group.number).select([*KEYS, *columns])
+    periods = spine(span, tz)
+    keys = [
+        periods.select("__p").with_columns(
+            pl.lit(None, pl.String).alias("__dimension"), pl.lit(None, pl.String).alias("__member")
+        )
+    ]
+    for dim in kpi.dimensions:
+        members = rows.filter(pl.col("__dimension") == dim).select("__member").unique()
+        keys.append(
+            periods.select("__p")
+            .join(members, how="cross")
+            .with_columns(pl.lit(dim).alias("__dimension"))
+            .select(KEYS)
+        )
+    grid = pl.concat(keys, how="vertical_relaxed")
+    full = grid.join(rows, on=KEYS, how="left", nulls_equal=True)
+    counts = [a.column for a in aggregates if a.is_count]
+    if counts:
+        full = full.with_columns(pl.col(c).fill_null(0) for c in counts)
+    return full.join(periods, on="__p", how="left")
+
+
+def _kpi_values(
+    kpi: CheckedKpi,
+    own: pl.DataFrame | None,
+    refs: dict[str, pl.DataFrame],
+    group: Group | None,
+    span: Span,
+    tz: str,
+) -> pl.DataFrame:
+    """Evaluate the KPI-level expression over its aggregates and referenced KPIs."""
+    if own is None:
+        periods = spine(span, tz)
+        keys = periods.select("__p").with_columns(
+            pl.lit(None, pl.String).alias("__dimension"), pl.lit(None, pl.String).alias("__member")
+        )
+        member_keys = [
+            refs[r].filter(pl.col("__dimension") == dim).select(KEYS)
+            for r in refs
+            for dim in kpi.dimensions
+        ]
+        frame = pl.concat([keys, *member_keys], how="vertical_relaxed").unique(maintain_order=True)
+        frame = frame.join(periods, on="__p", how="left")
+    else:
+        frame = own
+    ref_columns: dict[str, str] = {}
+    for ref_id, values in refs.items():
+        column = f"__k_{ref_id}"
+        ref_columns[ref_id] = column
+        frame = frame.join(values.rename({VALUE: column}), on=KEYS, how="left", nulls_equal=True)
+    aggregates = {
+        id(a.call): a.column for a in (group.aggregates if group else []) if a.kpi == kpi.kpi.id
+    }
+    compiler = KpiCompiler(aggregates, ref_columns, tz)
+    assert kpi.formula is not None
+    try:
+        expr = compiler.visit(kpi.formula.ast).expr
+    except CompileError as exc:
+        raise compile_error(exc, kpi.kpi.formula, kpi.kpi.source or kpi.kpi.id) from None
+    dims = set(kpi.dimensions)
+    result = frame.filter(pl.col("__dimension").is_null() | pl.col("__dimension").is_in(list(dims)))
+    try:
+        out = result.select([*KEYS, expr.cast(pl.Float64).alias(VALUE)])
+    except pl.exceptions.PolarsError as exc:
+        raise DataError(
+            [
+                Diagnostic(
+                    "D105",
+                    f"KPI `{kpi.kpi.id}` cannot be computed: {_first_line(exc)}",
+                    kpi.kpi.formula.loc(0),
+                )
+            ]
+        ) from None
+    return out.with_columns(
+        pl.when(pl.col(VALUE).is_nan() | pl.col(VALUE).is_infinite())
+        .then(None)
+        .otherwise(pl.col(VALUE))
+        .alias(VALUE)
+    ).sort(["__dimension", "__member", "__p"], nulls_last=False)
+
+
+def run_plans(plans: list[SourcePlan]) -> list[pl.DataFrame]:
+    """Collect every source's fused query (in parallel); data errors name the source."""
+    try:
+        return pl.collect_all([p.query for p in plans])
+    except pl.exceptions.PolarsError:
+        pass
+    # find the source that failed, and say why in its terms
+    frames = []
+    for plan in plans:
+        try:
+            frames.append(plan.query.collect())
+        except pl.exceptions.PolarsError as exc:
+            source = plan.opened.source
+            bad = find_bad_value(plan.opened, plan.opened.schema)
+            if bad is not None:
+                raise DataError([bad]) from None
+            raise DataError(
+                [
+                    Diagnostic(
+                        "D102",
+                        f"source `{source.id}`: cannot read the data: {_first_line(exc)}",
+                        source.locs.get("path", source.loc),
+                        "check the file, or declare column types under `columns:`",
+                    )
+                ]
+            ) from None
+    return frames
+
+
+def evaluate(
+    checked: CheckedProject,
+    *,
+    as_of: date,
+    period: Period | None = None,
+    kpi_ids: list[str] | None = None,
+    frames: dict[str, pl.DataFrame] | None = None,
+    spans: dict[str, Span] | None = None,
+) -> Evaluation:
+    """Compute the values of ``kpi_ids`` (default all) and of every KPI they reference.
+
+    ``frames`` replaces the data of sources by id (spec tests); ``spans`` fixes the periods.
+    """
+    project = checked.project
+    tz = project.timezone
+    wanted = set(kpi_ids) if kpi_ids is not None else set(checked.kpis)
+    needed = _with_dependencies(checked, wanted)
+    order = [k for k in checked.order if k in needed]
+    kpis = [checked.kpis[k] for k in order]
+    evaluated = evaluated_periods([k.kpi for k in kpis], as_of, period)
+    spans = spans or spans_for([k.kpi for k in kpis], evaluated, project.history)
+
+    by_source: dict[str, list[CheckedKpi]] = {}
+    for kpi in kpis:
+        if kpi.kpi.source and kpi.formula and kpi.formula.aggregates:
+            by_source.setdefault(kpi.kpi.source, []).append(kpi)
+    plans: list[SourcePlan] = []
+    for source_id, source_kpis in by_source.items():
+        source = project.source(source_id)
+        assert source is not None
+        frame = frames.get(source_id) if frames is not None else None
+        opened: Opened = open_source(source, project, frame=frame)
+        plans.append(plan_source(opened, source_kpis, spans, checked.source_filters.get(source_id)))
+    results = run_plans(plans)
+
+    group_of: dict[str, tuple[Group, pl.DataFrame]] = {}
+    for plan, frame in zip(plans, results, strict=True):
+        for group in plan.groups:
+            for kpi in group.kpis:
+                group_of[kpi.kpi.id] = (group, frame)
+    values: dict[str, pl.DataFrame] = {}
+    for kpi in kpis:
+        span = spans[str(kpi.kpi.grain)]
+        own = None
+        group = None
+        if kpi.kpi.id in group_of:
+            group, frame = group_of[kpi.kpi.id]
+            own = _complete(frame, group, kpi, span, tz)
+        refs = {r: values[r] for r in kpi.depends if r in values}
+        values[kpi.kpi.id] = _kpi_values(kpi, own, refs, group, span, tz)
+    return Evaluation(as_of, evaluated, spans, values, plans)
+
+
+def _with_dependencies(checked: CheckedProject, wanted: set[str]) -> set[str]:
+    out: set[str] = set()
+    stack = list(wanted)
+    while stack:
+        kpi_id = stack.pop()
+        if kpi_id in out or kpi_id not in checked.kpis:
+            continue
+        out.add(kpi_id)
+        stack.extend(checked.kpis[kpi_id].depends)
+    return out

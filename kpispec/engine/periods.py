@@ -1,0 +1,192 @@
+"""Periods: grains as integer indexes, their labels, bounds and Polars expressions.
+
+A period is an integer *index* on its grain's calendar, so that "the next period",
+"twelve periods back" and "which periods does this row belong to" are arithmetic:
+
+- year: the year; quarter: ``year * 4 + quarter - 1``; month: ``year * 12 + month - 1``;
+- week (ISO, Monday first): ``(ordinal of its Monday - 1) // 7``; day: the date's ordinal.
+
+Periods start at local midnight in the project's time zone; ends are exclusive.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+if TYPE_CHECKING:
+    import polars as pl
+
+GRAINS = ("day", "week", "month", "quarter", "year")
+_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+
+
+@dataclass(frozen=True)
+class Period:
+    grain: str
+    index: int
+
+    @property
+    def start(self) -> date:
+        return period_start(self.grain, self.index)
+
+    @property
+    def end(self) -> date:
+        """The first day after the period (ends are exclusive)."""
+        return period_start(self.grain, self.index + 1)
+
+    @property
+    def label(self) -> str:
+        return period_label(self.grain, self.index)
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days
+
+    def shift(self, n: int) -> Period:
+        return Period(self.grain, self.index + n)
+
+    def __str__(self) -> str:
+        return self.label
+
+
+def period_index(grain: str, day: date) -> int:
+    """The index of the period of ``grain`` that holds ``day``."""
+    if grain == "year":
+        return day.year
+    if grain == "quarter":
+        return day.year * 4 + (day.month - 1) // 3
+    if grain == "month":
+        return day.year * 12 + day.month - 1
+    if grain == "week":
+        return (day.toordinal() - day.weekday() - 1) // 7
+    return day.toordinal()
+
+
+def period_start(grain: str, index: int) -> date:
+    if grain == "year":
+        return date(index, 1, 1)
+    if grain == "quarter":
+        return date(index // 4, (index % 4) * 3 + 1, 1)
+    if grain == "month":
+        return date(index // 12, index % 12 + 1, 1)
+    if grain == "week":
+        return date.fromordinal(index * 7 + 1)
+    return date.fromordinal(index)
+
+
+def period_label(grain: str, index: int) -> str:
+    start = period_start(grain, index)
+    if grain == "year":
+        return f"{start.year}"
+    if grain == "quarter":
+        return f"{start.year}-Q{index % 4 + 1}"
+    if grain == "month":
+        return f"{start.year}-{start.month:02d}"
+    if grain == "week":
+        iso = start.isocalendar()
+        return f"{iso.year}-W{iso.week:02d}"
+    return start.isoformat()
+
+
+_LABELS = [
+    ("year", re.compile(r"^(\d{4})$")),
+    ("quarter", re.compile(r"^(\d{4})-Q([1-4])$")),
+    ("month", re.compile(r"^(\d{4})-(\d{2})$")),
+    ("week", re.compile(r"^(\d{4})-W(\d{2})$")),
+    ("day", re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")),
+]
+
+
+def parse_label(label: str) -> Period:
+    """``2026-10`` -> the month October 2026. Raises ValueError for anything else."""
+    label = str(label).strip()
+    for grain, pattern in _LABELS:
+        m = pattern.match(label)
+        if m is None:
+            continue
+        parts = [int(g) for g in m.groups()]
+        if grain == "year":
+            return Period(grain, parts[0])
+        if grain == "quarter":
+            return Period(grain, parts[0] * 4 + parts[1] - 1)
+        if grain == "month":
+            if not 1 <= parts[1] <= 12:
+                break
+            return Period(grain, parts[0] * 12 + parts[1] - 1)
+        if grain == "week":
+            monday = date.fromisocalendar(parts[0], parts[1], 1)
+            return Period(grain, period_index("week", monday))
+        return Period(grain, date(parts[0], parts[1], parts[2]).toordinal())
+    raise ValueError(f"not a period label: {label!r}")
+
+
+def as_grain(period: Period, grain: str) -> Period:
+    """The period of ``grain`` that holds the start of ``period``."""
+    return Period(grain, period_index(grain, period.start))
+
+
+def last_complete(grain: str, as_of: date) -> Period:
+    """The last period that ended on or before the start of ``as_of``."""
+    return Period(grain, period_index(grain, as_of) - 1)
+
+
+def year_earlier(period: Period) -> Period:
+    """The same period a year before: same month/quarter, same ISO week, same date."""
+    grain = period.grain
+    if grain == "year":
+        return period.shift(-1)
+    if grain == "quarter":
+        return period.shift(-4)
+    if grain == "month":
+        return period.shift(-12)
+    start = period.start
+    if grain == "week":
+        iso = start.isocalendar()
+        week = min(iso.week, date(iso.year - 1, 12, 28).isocalendar().week)
+        return Period(grain, period_index(grain, date.fromisocalendar(iso.year - 1, week, 1)))
+    try:
+        return Period(grain, start.replace(year=start.year - 1).toordinal())
+    except ValueError:  # 29 February
+        return Period(grain, date(start.year - 1, 2, 28).toordinal())
+
+
+def local_midnight(day: date, tz: str) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=ZoneInfo(tz))
+
+
+def shift_date(day: date, count: int, unit: str) -> date:
+    """``day`` moved by ``count`` days, weeks or months (month ends clamp)."""
+    if unit == "day":
+        return day + timedelta(days=count)
+    if unit == "week":
+        return day + timedelta(weeks=count)
+    month = day.year * 12 + day.month - 1 + count
+    year, month0 = divmod(month, 12)
+    first_next = date(year + (month0 + 1) // 12, (month0 + 1) % 12 + 1, 1)
+    last = (first_next - timedelta(days=1)).day
+    return date(year, month0 + 1, min(day.day, last))
+
+
+def index_expr(grain: str, local: pl.Expr) -> pl.Expr:
+    """The period index of a time zone-aware (local) datetime expression."""
+    import polars as pl
+
+    if grain == "year":
+        return local.dt.year().cast(pl.Int64)
+    if grain == "quarter":
+        return local.dt.year().cast(pl.Int64) * 4 + local.dt.quarter().cast(pl.Int64) - 1
+    if grain == "month":
+        return local.dt.year().cast(pl.Int64) * 12 + local.dt.month().cast(pl.Int64) - 1
+    days = local.dt.date().cast(pl.Int64) + _EPOCH_ORDINAL
+    if grain == "week":
+        return (days - 1) // 7
+    return days
+
+
+def offset_string(count: int, unit: str) -> str:
+    """A Polars duration string: 7 days -> ``7d``, 3 months -> ``3mo``."""
+    return f"{count}{ {'day': 'd', 'week': 'w', 'month': 'mo'}[unit] }"

@@ -1,0 +1,380 @@
+"""Open a source as a Polars LazyFrame: files (CSV, Parquet, NDJSON, JSON) or SQL queries.
+
+A source is opened in two steps so that the engine's predicates reach the scan:
+:func:`open_source` gives the raw lazy frame and its schema; the plan filters it on the
+raw time column (predicate pushdown), then :meth:`Opened.normalize` applies declared
+types and turns the time column into a time zone-aware datetime in the project's zone.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from kpispec.diagnostics import DataError, Diagnostic, Loc
+from kpispec.spec.columns import matching_files, source_format
+from kpispec.spec.model import ColumnType, Project, Source
+from kpispec.spec.suggest import did_you_mean
+
+if TYPE_CHECKING:
+    import polars as pl
+
+_ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+CSV_INFER_ROWS = 10_000
+
+
+def data_error(
+    source: Source, code: str, message: str, hint: str | None = None, loc: Loc | None = None
+) -> DataError:
+    return DataError(
+        [Diagnostic(code, f"source `{source.id}`: {message}", loc or source.loc, hint)]
+    )
+
+
+def _dtype(kind: ColumnType) -> Any:
+    import polars as pl
+
+    return {
+        ColumnType.STRING: pl.String,
+        ColumnType.INTEGER: pl.Int64,
+        ColumnType.NUMBER: pl.Float64,
+        ColumnType.BOOLEAN: pl.Boolean,
+        ColumnType.DATE: pl.Date,
+        ColumnType.DATETIME: pl.Datetime("us"),
+    }[kind]
+
+
+@dataclass
+class Opened:
+    """A source's raw lazy frame, its schema, and how to normalise it."""
+
+    source: Source
+    raw: pl.LazyFrame
+    schema: dict[str, Any]  #: raw column -> dtype
+    timezone: str  #: the zone naive timestamps are read in
+    project_timezone: str
+    files: list[Path] = field(default_factory=list)
+    times: frozenset[str] = frozenset()  #: the time columns KPIs read
+
+    def column(self, name: str, loc: Loc | None = None) -> Any:
+        """The raw dtype of ``name``; a data error naming the source if it is missing."""
+        if name not in self.schema:
+            raise data_error(
+                self.source,
+                f"has no column `{name}`",
+                did_you_mean(name, self.schema) or f"columns: {', '.join(self.schema)}",
+                loc,
+            )
+        return self.schema[name]
+
+    def declared(self, name: str) -> ColumnType | None:
+        """The type a column is read as: declared, or datetime for a time column in text."""
+        import polars as pl
+
+        declared = self.source.columns.get(name)
+        if declared is None and name in self.times and self.schema.get(name) == pl.String:
+            return ColumnType.DATETIME
+        return declared
+
+    def _convert(self, name: str) -> tuple[pl.Expr, Any]:
+        """The column with its declared type applied, and that type."""
+        import polars as pl
+
+        raw, declared = self.schema[name], self.declared(name)
+        expr = pl.col(name)
+        if declared is None:
+            return expr, raw
+        target = _dtype(declared)
+        if declared == ColumnType.DATETIME:
+            if isinstance(raw, pl.Datetime):
+                return expr, raw
+            if raw == pl.String:
+                return expr.str.to_datetime(time_unit="us", strict=True), target
+            return expr.cast(target, strict=True), target
+        if declared == ColumnType.DATE:
+            if raw == pl.String:
+                return expr.str.to_date(strict=True), target
+            if isinstance(raw, pl.Datetime):
+                return expr.dt.date(), target
+        if declared == ColumnType.BOOLEAN and raw == pl.String:
+            mapping = {"true": True, "false": False, "1": True, "0": False}
+            return expr.str.to_lowercase().replace_strict(mapping, return_dtype=pl.Boolean), target
+        if raw == target:
+            return expr, raw
+        return expr.cast(target, strict=True), target
+
+    def normalized_schema(self) -> dict[str, Any]:
+        import polars as pl
+
+        out = {}
+        for name in self.schema:
+            dtype = self._convert(name)[1]
+            if isinstance(dtype, pl.Datetime):
+                dtype = pl.Datetime("us", self.project_timezone)
+            out[name] = dtype
+        return out
+
+    def pushable(self, column: str) -> bool:
+        """Whether time bounds on ``column`` can be checked on its raw values."""
+        import polars as pl
+
+        dtype = self.schema.get(column)
+        return dtype == pl.Date or isinstance(dtype, pl.Datetime)
+
+    def time_bounds(
+        self, column: str, start: datetime | None, end: datetime | None
+    ) -> pl.Expr | None:
+        """A predicate on the raw time column (so it is pushed into the scan), or None."""
+        import polars as pl
+
+        dtype = self.schema.get(column)
+        parts = []
+        for bound, op in ((start, "ge"), (end, "lt")):
+            if bound is None:
+                continue
+            if dtype == pl.Date:
+                value: Any = bound.astimezone(ZoneInfo(self.project_timezone)).date()
+                if op == "lt" and bound.time() != datetime.min.time():
+                    value = date.fromordinal(value.toordinal() + 1)
+            elif isinstance(dtype, pl.Datetime) and dtype.time_zone is None:
+                value = bound.astimezone(ZoneInfo(self.timezone)).replace(tzinfo=None)
+            elif isinstance(dtype, pl.Datetime):
+                value = bound.astimezone(ZoneInfo(dtype.time_zone))
+            else:
+                return None  # not yet parsed: filtered after normalisation instead
+            col = pl.col(column)
+            parts.append(col >= value if op == "ge" else col < value)
+        if not parts:
+            return None
+        predicate = parts[0]
+        for part in parts[1:]:
+            predicate = predicate & part
+        return predicate
+
+    def normalize(self, lf: pl.LazyFrame, columns: Iterable[str]) -> pl.LazyFrame:
+        """Apply declared types; datetimes become aware, in the project's time zone."""
+        import polars as pl
+
+        exprs = []
+        for name in columns:
+            expr, dtype = self._convert(name)
+            if isinstance(dtype, pl.Datetime):
+                if dtype.time_zone is None:
+                    expr = expr.dt.replace_time_zone(
+                        self.timezone, ambiguous="earliest", non_existent="null"
+                    )
+                expr = expr.dt.convert_time_zone(self.project_timezone).dt.cast_time_unit("us")
+            exprs.append(expr.alias(name))
+        return lf.with_columns(exprs) if exprs else lf
+
+    def time_expr(self, column: str) -> pl.Expr:
+        """The time column as an aware local datetime (dates count from local midnight)."""
+        import polars as pl
+
+        col = pl.col(column)
+        dtype = self.normalized_schema()[column]
+        if dtype == pl.Date:
+            return col.cast(pl.Datetime("us")).dt.replace_time_zone(
+                self.project_timezone, ambiguous="earliest", non_existent="null"
+            )
+        return col
+
+
+def resolve_url(url: str, source: Source) -> str:
+    def replace(m: re.Match[str]) -> str:
+        value = os.environ.get(m.group(1))
+        if value is None:
+            raise data_error(
+                source,
+                f"environment variable {m.group(1)} is not set (connection `{source.connection}`)",
+                f"set {m.group(1)} where kpispec runs; credentials never go into the specs",
+            )
+        return value
+
+    return _ENV.sub(replace, url)
+
+
+def _scan_files(source: Source, files: list[Path]) -> pl.LazyFrame:
+    import polars as pl
+
+    fmt = source_format(source)
+    paths = [str(p) for p in files]
+    if fmt == "csv":
+        overrides = {
+            name: _dtype(kind)
+            for name, kind in source.columns.items()
+            if kind not in (ColumnType.DATE, ColumnType.DATETIME)
+        }
+        return pl.scan_csv(
+            paths,
+            try_parse_dates=True,
+            schema_overrides=overrides or None,
+            infer_schema_length=CSV_INFER_ROWS,
+            separator="\t" if all(p.suffix == ".tsv" for p in files) else ",",
+        )
+    if fmt == "parquet":
+        return pl.scan_parquet(paths)
+    if fmt == "ndjson":
+        return pl.scan_ndjson(paths, infer_schema_length=CSV_INFER_ROWS)
+    frames = [pl.read_json(p, infer_schema_length=None) for p in paths]
+    return pl.concat(frames, how="diagonal_relaxed").lazy() if len(frames) > 1 else frames[0].lazy()
+
+
+def _connect(url: str, root: Path) -> Any:
+    scheme = url.split(":", 1)[0].lower()
+    if scheme in ("sqlite", "duckdb"):
+        target = url.split(":///", 1)[1] if ":///" in url else url.split("://", 1)[-1]
+        if target not in ("", ":memory:") and not Path(target).is_absolute():
+            target = str(root / target)
+        if scheme == "sqlite":
+            import sqlite3
+
+            if target not in (":memory:",) and not Path(target).is_file():
+                raise FileNotFoundError(target)
+            return sqlite3.connect(f"file:{target}?mode=ro", uri=True)
+        import duckdb
+
+        if target not in ("", ":memory:") and not Path(target).is_file():
+            raise FileNotFoundError(target)
+        return duckdb.connect(target or ":memory:", read_only=bool(target and target != ":memory:"))
+    if scheme in ("postgresql", "postgres"):
+        import psycopg
+
+        return psycopg.connect(url, connect_timeout=10)
+    raise ValueError(f"unsupported database URL scheme {scheme!r}")
+
+
+def _read_sql(source: Source, project: Project, columns: list[str] | None) -> pl.LazyFrame:
+    import polars as pl
+
+    conn_spec = project.connections.get(source.connection or "")
+    if conn_spec is None:
+        raise data_error(source, f"unknown connection `{source.connection}`")
+    url = resolve_url(conn_spec.url, source)
+    query = source.sql or ""
+    if columns:
+        quoted = ", ".join('"' + c.replace('"', '""') + '"' for c in columns)
+        query = f"select {quoted} from ({query.strip().rstrip(';')}) as kpispec_source"
+    try:
+        conn = _connect(url, project.root)
+    except ModuleNotFoundError as exc:
+        raise data_error(
+            source,
+            f"the database driver {exc.name!r} is not installed",
+            "install it: pip install 'kpispec[postgres]' (or duckdb)",
+            conn_spec.loc,
+        ) from None
+    except Exception as exc:  # the driver's own error text says what went wrong
+        raise data_error(
+            source,
+            f"cannot connect to the database of connection `{source.connection}`: {_first_line(exc)}",
+            "check the URL, the server, and the credentials in the environment",
+            conn_spec.loc,
+        ) from None
+    try:
+        cursor = conn.cursor()
+        cursor.execute(query)
+        names = [d[0] for d in cursor.description]
+        rows = cursor.fetchall()
+    except Exception as exc:
+        raise data_error(
+            source,
+            f"the query failed: {_first_line(exc)}",
+            "run the query in the database's own client to see the full error",
+            source.locs.get("sql", source.loc),
+        ) from None
+    finally:
+        conn.close()
+    data = {name: [row[i] for row in rows] for i, name in enumerate(names)}
+    return pl.DataFrame(data, strict=False, infer_schema_length=None).lazy()
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0]
+
+
+def open_source(
+    source: Source,
+    project: Project,
+    *,
+    columns: list[str] | None = None,
+    frame: pl.DataFrame | None = None,
+) -> Opened:
+    """Open ``source``; ``frame`` replaces its data (spec tests bring their own rows)."""
+    import polars as pl
+
+    timezone = source.timezone or project.timezone
+    files: list[Path] = []
+    if frame is not None:
+        raw = frame.lazy()
+    elif source.sql is not None:
+        raw = _read_sql(source, project, columns)
+    else:
+        files = matching_files(source)
+        if not files:
+            raise data_error(
+                source,
+                f"no file matches {source.path!r}",
+                "paths are relative to the spec file that defines the source",
+                source.locs.get("path", source.loc),
+            )
+        try:
+            raw = _scan_files(source, files)
+        except Exception as exc:
+            raise data_error(source, f"cannot read {files[0].name}: {_first_line(exc)}") from None
+    try:
+        schema = dict(raw.collect_schema())
+    except Exception as exc:
+        raise data_error(
+            source,
+            f"cannot read {files[0].name if files else 'its data'}: {_first_line(exc)}",
+            "check that the file is a valid " + (source_format(source) or "data") + " file",
+            source.locs.get("path", source.loc),
+        ) from None
+    del pl
+    return Opened(source, raw, schema, timezone, project.timezone, files)
+
+
+def find_bad_value(opened: Opened, columns: Iterable[str]) -> Diagnostic | None:
+    """After a failed read: the first value that does not parse, with its file and row."""
+    import polars as pl
+
+    source = opened.source
+    fmt = source_format(source)
+    if fmt != "csv":
+        return None
+    for file in opened.files:
+        text = pl.read_csv(file, infer_schema=False)
+        for name in columns:
+            declared = source.columns.get(name)
+            if declared is None or name not in text.columns:
+                continue
+            values = text.get_column(name)
+            if declared == ColumnType.DATETIME:
+                parsed = values.str.to_datetime(strict=False)
+            elif declared == ColumnType.DATE:
+                parsed = values.str.to_date(strict=False)
+            elif declared == ColumnType.BOOLEAN:
+                parsed = values.str.to_lowercase().replace_strict(
+                    {"true": True, "false": False}, default=None, return_dtype=pl.Boolean
+                )
+            else:
+                parsed = values.cast(_dtype(declared), strict=False)
+            bad = (values.is_not_null() & parsed.is_null()).arg_true()
+            if len(bad):
+                row = int(bad[0])
+                return Diagnostic(
+                    "D103",
+                    f"source `{source.id}`: value {values[row]!r} in column `{name}` of "
+                    f"{file.name} (row {row + 2}) is not a valid {declared}",
+                    source.locs.get("columns", source.loc),
+                    "fix the value in the data, or declare the column with another type",
+                )
+    return None

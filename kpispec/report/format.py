@@ -1,0 +1,94 @@
+"""Locale-aware formatting of KPI values (Babel): numbers, percentages, currencies, durations.
+
+The value shown is exactly the number the formula returned: ``unit: percent`` adds the
+locale's percent sign, it never multiplies by 100.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from typing import Any
+
+DEFAULT_DECIMALS = {"count": 0, "percent": 1, "points": 1, "currency": 2}
+UNIT_SUFFIX = {"seconds": "s", "minutes": "min", "hours": "h", "days": "d"}
+
+
+@cache
+def _locale(name: str) -> Any:
+    from babel import Locale
+
+    return Locale.parse(name.replace("-", "_"))
+
+
+def _with_decimals(pattern: str, decimals: int) -> str:
+    """A Babel number pattern with exactly ``decimals`` fraction digits."""
+    digits = "." + "0" * decimals if decimals > 0 else ""
+    parts = []
+    for part in pattern.split(";"):  # a positive and an optional negative pattern
+        part = re.sub(r"\.[0#]+", "", part)
+        i = part.rfind("0")
+        parts.append(part if i < 0 else part[: i + 1] + digits + part[i + 1 :])
+    return ";".join(parts)
+
+
+def decimals_for(unit: str, decimals: int | None, value: float) -> int:
+    if decimals is not None:
+        return decimals
+    if unit in DEFAULT_DECIMALS:
+        return DEFAULT_DECIMALS[unit]
+    return 0 if float(value).is_integer() else 2
+
+
+def format_number(value: float | None, locale: str, decimals: int = 2) -> str:
+    from babel.numbers import format_decimal
+
+    if value is None:
+        return "–"
+    pattern = _with_decimals(_locale(locale).decimal_formats[None].pattern, decimals)
+    return format_decimal(value, format=pattern, locale=_locale(locale))
+
+
+def format_value(
+    value: float | None,
+    unit: str,
+    locale: str,
+    *,
+    decimals: int | None = None,
+    currency: str | None = None,
+) -> str:
+    """A KPI value as a reader sees it: ``40.1%`` (en), ``40,1 %`` (nb), ``1 234,50 kr``."""
+    if value is None:
+        return "–"
+    d = decimals_for(unit, decimals, value)
+    loc = _locale(locale)
+    if unit == "percent":
+        from babel.numbers import format_percent
+
+        pattern = _with_decimals(loc.percent_formats[None].pattern, d)
+        return format_percent(value / 100, format=pattern, locale=loc)
+    if unit == "currency" and currency:
+        from babel.numbers import format_currency
+
+        pattern = _with_decimals(loc.currency_formats["standard"].pattern, d)
+        return format_currency(value, currency, format=pattern, locale=loc, currency_digits=False)
+    text = format_number(value, locale, d)
+    if unit == "points":
+        return text + " pts" if locale.startswith("en") else text + " p."
+    suffix = UNIT_SUFFIX.get(unit)
+    return f"{text} {suffix}" if suffix else text
+
+
+def format_change(change: float | None, unit: str, locale: str, decimals: int | None = None) -> str:
+    """A signed change: ``+1.2 pp`` for percentages (percentage points), ``−3`` otherwise."""
+    if change is None:
+        return "–"
+    d = decimals_for(unit, decimals, change)
+    text = format_number(abs(change), locale, d)
+    sign = "+" if change > 0 else "−" if change < 0 else "±"
+    if unit == "percent":
+        return f"{sign}{text} pp"
+    if unit == "points":
+        return f"{sign}{text}"
+    suffix = UNIT_SUFFIX.get(unit)
+    return f"{sign}{text}" + (f" {suffix}" if suffix else "")

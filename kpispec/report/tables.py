@@ -1,0 +1,125 @@
+"""Results as tables: the terminal table (Rich) and the flat CSV of ``eval --format csv``."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+from kpispec.report.format import format_change, format_value
+from kpispec.results import iter_kpis
+
+CSV_COLUMNS = ["scorecard", "kpi", "period", "dimension", "member", "value", "status"]
+STATUS_MARK = {
+    "met": "✔ met",
+    "at_risk": "▲ at risk",
+    "missed": "✖ missed",
+    "no_data": "○ no data",
+    "no_target": "· no target",
+}
+STATUS_STYLE = {
+    "met": "green",
+    "at_risk": "yellow",
+    "missed": "bold red",
+    "no_data": "dim",
+    "no_target": "dim",
+}
+
+
+def _number(value: float | None) -> str:
+    return "" if value is None else repr(float(value))
+
+
+def to_csv(doc: dict[str, Any]) -> str:
+    """One row per KPI x period x (total or dimension member); totals leave dimension empty."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for card, kpi in iter_kpis(doc):
+        for point in kpi["series"]:
+            writer.writerow(
+                [
+                    card["id"],
+                    kpi["id"],
+                    point["period"],
+                    "",
+                    "",
+                    _number(point["value"]),
+                    point["status"],
+                ]
+            )
+        for breakdown in kpi["breakdowns"]:
+            for member in breakdown["members"]:
+                for point in member["series"]:
+                    writer.writerow(
+                        [
+                            card["id"],
+                            kpi["id"],
+                            point["period"],
+                            breakdown["dimension"],
+                            member["member"] or "",
+                            _number(point["value"]),
+                            "",
+                        ]
+                    )
+    return out.getvalue()
+
+
+def bound_text(kpi: dict[str, Any], locale: str) -> str:
+    bound = kpi["bound"]
+    if bound is None:
+        return ""
+
+    def fmt(v):
+        return format_value(
+            v, kpi["unit"], locale, decimals=kpi["decimals"], currency=kpi["currency"]
+        )
+
+    if bound["min"] is not None and bound["max"] is not None:
+        return f"{fmt(bound['min'])} – {fmt(bound['max'])}"
+    if bound["min"] is not None:
+        return f"≥ {fmt(bound['min'])}"
+    return f"≤ {fmt(bound['max'])}"
+
+
+def print_table(doc: dict[str, Any], console: Any) -> None:
+    """A readable table per scorecard on a terminal."""
+    from rich.table import Table
+    from rich.text import Text
+
+    for card in doc["scorecards"]:
+        locale = card["locale"]
+        table = Table(
+            title=Text(f"{card['title']} ({card['id']})"), title_justify="left", expand=False
+        )
+        for name, justify in [("KPI", "left"), ("Period", "left"), ("Value", "right"), ("Target", "right"),
+                              ("Status", "left"), ("vs previous", "right"), ("Owner", "left")]:  # fmt: skip
+            table.add_column(name, justify=justify)  # type: ignore[arg-type]
+        for kpi in card["kpis"]:
+            value = format_value(
+                kpi["value"],
+                kpi["unit"],
+                locale,
+                decimals=kpi["decimals"],
+                currency=kpi["currency"],
+            )
+            change = format_change(kpi["previous"]["change"], kpi["unit"], locale, kpi["decimals"])
+            owner = kpi["owner"] or {}
+            status = kpi["status"]
+            mark = STATUS_MARK[status] + (" (stale)" if kpi["stale"] else "")
+            table.add_row(
+                Text(kpi["name"]),
+                kpi["period"]["label"],
+                value,
+                bound_text(kpi, locale),
+                Text(mark, style=STATUS_STYLE[status]),
+                change,
+                Text(owner.get("name") or owner.get("team") or ""),
+            )
+        console.print(table)
+    summary = doc["summary"]
+    console.print(
+        f"{summary['kpis']} KPIs: {summary['met']} met, {summary['at_risk']} at risk, "
+        f"{summary['missed']} missed, {summary['no_data']} no data, {summary['no_target']} without target"
+        + (f"; {summary['stale']} stale" if summary["stale"] else "")
+    )

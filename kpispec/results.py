@@ -1,0 +1,305 @@
+"""The results document: everything a report needs, and the one hand-off to every output.
+
+It conforms to ``schemas/results.schema.json`` (``kpispec_results: 1``). Reports read this
+document only, never a spec or a data file. The same inputs and as-of date give the same
+document, byte for byte (:func:`dumps`).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from kpispec import __version__
+from kpispec.engine.evaluate import VALUE, Evaluation
+from kpispec.engine.periods import Period, year_earlier
+from kpispec.engine.targets import STATUSES, Bound, bound_for, judge, resolve
+from kpispec.spec.checks import CheckedKpi, CheckedProject
+from kpispec.spec.loader import display_name
+from kpispec.spec.model import Kpi, Owner, Project, Scorecard, Source, Target
+
+VERSION = 1
+Doc = dict[str, Any]
+
+
+def _number(value: Any) -> float | None:
+    if value is None:
+        return None
+    value = float(value)
+    return None if math.isnan(value) or math.isinf(value) else value
+
+
+def _owner(owner: Owner | None) -> Doc | None:
+    if owner is None:
+        return None
+    return {"name": owner.name, "email": owner.email, "team": owner.team}
+
+
+def _target(target: Target) -> Doc:
+    tol = target.tolerance
+    return {
+        "min": target.min,
+        "max": target.max,
+        "tolerance": str(tol) if tol is not None else None,
+        "gate": str(target.gate),
+        "why": target.why,
+        "baseline": target.baseline,
+        "change": str(target.change) if target.change is not None else None,
+        "from": target.start.isoformat() if target.start else None,
+        "by": target.by.isoformat() if target.by else None,
+        "line": target.loc.line,
+    }
+
+
+def _source(source: Source | None, project: Project) -> Doc | None:
+    if source is None:
+        return None
+    return {
+        "id": source.id,
+        "title": source.title,
+        "description": source.description,
+        "path": source.path,
+        "sql": source.sql,
+        "connection": source.connection,
+        "time": source.time,
+        "filter": source.filter.text if source.filter else None,
+        "fresh_within": str(source.fresh_within) if source.fresh_within else None,
+    }
+
+
+def _bound(bound: Bound | None) -> Doc | None:
+    if bound is None:
+        return None
+    return {
+        "min": _number(bound.min),
+        "max": _number(bound.max),
+        "at_risk_min": _number(bound.min - bound.min_band) if bound.min is not None else None,
+        "at_risk_max": _number(bound.max + bound.max_band) if bound.max is not None else None,
+    }
+
+
+def _change(value: float | None, other: float | None, period: Period) -> Doc:
+    change = value - other if value is not None and other is not None else None
+    pct = change / abs(other) * 100 if change is not None and other not in (None, 0.0) else None
+    return {
+        "period": period.label,
+        "value": other,
+        "change": _number(change),
+        "change_pct": _number(pct),
+    }
+
+
+def _relative(path: Path, project: Project) -> str:
+    return display_name(path, project.root)
+
+
+class _Builder:
+    def __init__(self, checked: CheckedProject, evaluation: Evaluation) -> None:
+        self.checked = checked
+        self.project = checked.project
+        self.evaluation = evaluation
+
+    def totals(self, kpi_id: str) -> dict[int, float | None]:
+        frame = self.evaluation.values[kpi_id]
+        total = frame.filter(frame["__dimension"].is_null())
+        return {int(p): _number(v) for p, v in zip(total["__p"], total[VALUE], strict=True)}
+
+    def kpi(self, checked: CheckedKpi) -> Doc:
+        kpi = checked.kpi
+        project = self.project
+        grain = str(kpi.grain)
+        period = self.evaluation.evaluated[grain]
+        totals = self.totals(kpi.id)
+
+        def value_of(p: Period) -> float | None:
+            return totals.get(p.index)
+
+        finals = resolve(kpi, value_of)
+        history = [period.shift(-i) for i in reversed(range(project.history))]
+        series = []
+        for p in history:
+            bound = bound_for(p, finals) if finals is not None else None
+            value = value_of(p)
+            series.append(
+                {
+                    "period": p.label,
+                    "start": p.start.isoformat(),
+                    "end": p.end.isoformat(),
+                    "value": value,
+                    "status": judge(value, bound) if kpi.targets else "no_target",
+                    "bound": _bound(bound),
+                }
+            )
+        bound = bound_for(period, finals) if finals is not None else None
+        value = value_of(period)
+        status = judge(value, bound) if kpi.targets else "no_target"
+        source = project.source(kpi.source) if kpi.source else None
+        target = bound.target if bound is not None else (kpi.targets[-1] if kpi.targets else None)
+        return {
+            "id": kpi.id,
+            "name": kpi.name,
+            "description": kpi.description,
+            "owner": _owner(kpi.owner),
+            "group": kpi.group,
+            "tags": list(kpi.tags),
+            "links": [{"url": link.url, "title": link.title} for link in kpi.links],
+            "unit": str(kpi.unit),
+            "currency": kpi.currency,
+            "decimals": kpi.decimals,
+            "direction": str(kpi.direction),
+            "grain": grain,
+            "window": str(kpi.window),
+            "time": (kpi.time if kpi.time_set else (source.time if source else None)),
+            "dimensions": list(checked.dimensions),
+            "source": _source(source, project),
+            "formula": kpi.formula.text.strip(),
+            "filter": kpi.filter.text.strip() if kpi.filter else None,
+            "depends_on": list(checked.depends),
+            "file": _relative(kpi.file, project),
+            "line": kpi.loc.line,
+            "targets": [_target(t) for t in kpi.targets],
+            "period": {
+                "label": period.label,
+                "start": period.start.isoformat(),
+                "end": period.end.isoformat(),
+            },
+            "value": value,
+            "status": status,
+            "bound": _bound(bound),
+            "gate": str(target.gate) if target else None,
+            "deadline": target.by.isoformat() if target and target.by else None,
+            "why": target.why if target else None,
+            "target_line": target.loc.line if target else None,
+            "previous": _change(value, value_of(period.shift(-1)), period.shift(-1)),
+            "year_ago": _change(value, value_of(year_earlier(period)), year_earlier(period)),
+            "stale": False,
+            "newest": None,
+            "series": series,
+            "breakdowns": self.breakdowns(checked, history, period),
+        }
+
+    def breakdowns(self, checked: CheckedKpi, history: list[Period], period: Period) -> list[Doc]:
+        frame = self.evaluation.values[checked.kpi.id]
+        wanted = {p.index for p in history}
+        out = []
+        for dim in checked.dimensions:
+            rows = frame.filter(frame["__dimension"] == dim)
+            members: dict[str | None, dict[int, float | None]] = {}
+            for member, p, v in zip(rows["__member"], rows["__p"], rows[VALUE], strict=True):
+                members.setdefault(member, {})[int(p)] = _number(v)
+            entries = []
+            for member in sorted(members, key=lambda m: (m is None, m or "")):
+                by_period = members[member]
+                entries.append(
+                    {
+                        "member": member,
+                        "value": by_period.get(period.index),
+                        "series": [
+                            {"period": p.label, "value": by_period.get(p.index)}
+                            for p in history
+                            if p.index in wanted
+                        ],
+                    }
+                )
+            out.append({"dimension": dim, "members": entries})
+        return out
+
+    def scorecard(self, card: Scorecard, ids: set[str]) -> Doc:
+        kpis = [self.kpi(self.checked.kpis[k.id]) for k in card.kpis if k.id in ids]
+        return {
+            "id": card.id,
+            "title": card.title,
+            "description": card.description,
+            "owner": _owner(card.owner),
+            "grain": str(card.grain),
+            "locale": card.locale,
+            "currency": card.currency,
+            "tags": list(card.tags),
+            "file": _relative(card.file, self.project),
+            "line": card.loc.line,
+            "summary": summarize(kpis),
+            "kpis": kpis,
+        }
+
+
+def summarize(kpis: Iterable[Doc]) -> Doc:
+    counts = dict.fromkeys(STATUSES, 0)
+    total = stale = 0
+    for kpi in kpis:
+        counts[kpi["status"]] += 1
+        total += 1
+        stale += bool(kpi.get("stale"))
+    return {"kpis": total, **counts, "stale": stale}
+
+
+def build(
+    checked: CheckedProject,
+    evaluation: Evaluation,
+    *,
+    scorecards: list[str] | None = None,
+    kpi_ids: Iterable[str] | None = None,
+) -> Doc:
+    """The results document for the evaluated KPIs (by default every KPI of the project)."""
+    project = checked.project
+    builder = _Builder(checked, evaluation)
+    ids = set(kpi_ids) if kpi_ids is not None else set(evaluation.values)
+    ids &= set(evaluation.values)
+    cards = [
+        builder.scorecard(card, ids)
+        for card in project.scorecards
+        if (scorecards is None or card.id in scorecards) and any(k.id in ids for k in card.kpis)
+    ]
+    for card in cards:
+        for kpi in card["kpis"]:
+            newest = evaluation.newest.get(kpi["source"]["id"]) if kpi["source"] else None
+            if newest is not None:
+                kpi["newest"], kpi["stale"] = newest
+        card["summary"] = summarize(card["kpis"])
+    return {
+        "kpispec_results": VERSION,
+        "generator": f"kpispec {__version__}",
+        "as_of": evaluation.as_of.isoformat(),
+        "project": {
+            "title": project.title,
+            "description": project.description,
+            "locale": project.locale,
+            "currency": project.currency,
+            "timezone": project.timezone,
+            "history": project.history,
+        },
+        "summary": summarize(k for card in cards for k in card["kpis"]),
+        "scorecards": cards,
+    }
+
+
+def dumps(doc: Doc) -> str:
+    """Deterministic JSON: fixed key order, shortest round-trip floats, a final newline."""
+    return json.dumps(doc, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+def write_atomic(path: Path, text: str | bytes) -> None:
+    """Write a file so that readers see the old content or the new one, never a part."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(text.encode("utf-8") if isinstance(text, str) else text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def iter_kpis(doc: Doc) -> Iterable[tuple[Doc, Doc]]:
+    for card in doc["scorecards"]:
+        for kpi in card["kpis"]:
+            yield card, kpi
+
+
+def kpi_of(project: Project, kpi_id: str) -> Kpi | None:
+    return project.kpi(kpi_id)
