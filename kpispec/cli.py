@@ -222,6 +222,33 @@ def eval_(
         write_atomic(output, text)
 
 
+@app.command("test")
+def test_(
+    path: PathArg = Path("."),
+    scorecard: ScorecardOpt = None,
+    as_of: AsOf = None,
+    allow_outside_root: AllowOutside = False,
+) -> None:
+    """Run the tests that spec files carry for their own formulas."""
+    from kpispec.api import _chosen_scorecards, parse_as_of
+    from kpispec.diagnostics import format_text
+    from kpispec.engine.spectests import run_tests
+
+    loaded = _load_or_exit(path, allow_outside_root)
+    chosen = _chosen_scorecards(loaded, scorecard)
+    outcomes = run_tests(loaded.checked, as_of=parse_as_of(as_of), scorecards=chosen)
+    for outcome in outcomes:
+        verdict = "PASS" if outcome.passed else "FAIL"
+        typer.echo(f"{verdict} {outcome.loc}: {outcome.test.name} ({outcome.test.kpi})")
+        if not outcome.passed:
+            typer.echo(f"     {outcome.message}")
+            for d in outcome.diagnostics:
+                typer.echo("     " + format_text(d, loaded.sources).replace("\n", "\n     "))
+    failed = sum(not o.passed for o in outcomes)
+    typer.echo(f"{len(outcomes) - failed} passed, {failed} failed")
+    raise typer.Exit(EXIT_FAILED if failed else EXIT_OK)
+
+
 @app.command()
 def schema(
     project: Annotated[

@@ -7,13 +7,13 @@ period without rows still appears (counts 0, everything else null).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import date
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta
 
 import polars as pl
 
 from kpispec.diagnostics import DataError, Diagnostic
-from kpispec.engine.periods import Period, last_complete, year_earlier
+from kpispec.engine.periods import Period, last_complete, local_midnight, year_earlier
 from kpispec.engine.plan import KEYS, Group, SourcePlan, Span, compile_error, plan_source, spine
 from kpispec.engine.sources import Opened, _first_line, find_bad_value, open_source
 from kpispec.formula.compile import CompileError, KpiCompiler
@@ -155,6 +155,35 @@ def _kpi_values(
     ).sort(["__dimension", "__member", "__p"], nulls_last=False)
 
 
+def newest_query(opened: Opened, as_of: date) -> pl.LazyFrame | None:
+    """The newest time value of a source with ``fresh_within``, up to the as-of date."""
+    source = opened.source
+    if source.fresh_within is None or source.time is None:
+        return None
+    end = local_midnight(as_of + timedelta(days=1), opened.project_timezone)
+    rows = opened.raw.select(source.time)
+    predicate = opened.time_bounds(source.time, None, end)
+    if predicate is not None:
+        rows = rows.filter(predicate)
+    opened.times = opened.times | {source.time}
+    local = opened.time_expr(source.time)
+    rows = opened.normalize(rows, [source.time]).filter(local < end)
+    return rows.select(local.max())
+
+
+def judge_freshness(
+    opened: Opened, newest: datetime | None, as_of: date
+) -> tuple[str | None, bool]:
+    """The newest time value (ISO text) and whether it is older than ``fresh_within``."""
+    fresh = opened.source.fresh_within
+    assert fresh is not None
+    now = local_midnight(as_of + timedelta(days=1), opened.project_timezone)
+    limit = now - timedelta(**{f"{fresh.unit}s": fresh.count})
+    if newest is None:
+        return None, True
+    return newest.isoformat(), newest < limit
+
+
 def run_plans(plans: list[SourcePlan]) -> list[pl.DataFrame]:
     """Collect every source's fused query (in parallel); data errors name the source."""
     try:
@@ -192,6 +221,8 @@ def evaluate(
     kpi_ids: list[str] | None = None,
     frames: dict[str, pl.DataFrame] | None = None,
     spans: dict[str, Span] | None = None,
+    collapse: bool = False,
+    breakdowns: bool = True,
 ) -> Evaluation:
     """Compute the values of ``kpi_ids`` (default all) and of every KPI they reference.
 
@@ -203,6 +234,8 @@ def evaluate(
     needed = _with_dependencies(checked, wanted)
     order = [k for k in checked.order if k in needed]
     kpis = [checked.kpis[k] for k in order]
+    if not breakdowns:  # totals only: the dimension columns need not exist
+        kpis = [replace(k, dimensions=[]) for k in kpis]
     evaluated = evaluated_periods([k.kpi for k in kpis], as_of, period)
     spans = spans or spans_for([k.kpi for k in kpis], evaluated, project.history)
 
@@ -216,8 +249,19 @@ def evaluate(
         assert source is not None
         frame = frames.get(source_id) if frames is not None else None
         opened: Opened = open_source(source, project, frame=frame)
-        plans.append(plan_source(opened, source_kpis, spans, checked.source_filters.get(source_id)))
+        plans.append(
+            plan_source(
+                opened, source_kpis, spans, checked.source_filters.get(source_id), collapse=collapse
+            )
+        )
+    freshness = [(p.opened, q) for p in plans if (q := newest_query(p.opened, as_of)) is not None]
     results = run_plans(plans)
+    newest = {}
+    if freshness:
+        for (opened, _), frame in zip(
+            freshness, pl.collect_all([q for _, q in freshness]), strict=True
+        ):
+            newest[opened.source.id] = judge_freshness(opened, frame.item(), as_of)
 
     group_of: dict[str, tuple[Group, pl.DataFrame]] = {}
     for plan, frame in zip(plans, results, strict=True):
@@ -234,7 +278,7 @@ def evaluate(
             own = _complete(frame, group, kpi, span, tz)
         refs = {r: values[r] for r in kpi.depends if r in values}
         values[kpi.kpi.id] = _kpi_values(kpi, own, refs, group, span, tz)
-    return Evaluation(as_of, evaluated, spans, values, plans)
+    return Evaluation(as_of, evaluated, spans, values, plans, newest)
 
 
 def _with_dependencies(checked: CheckedProject, wanted: set[str]) -> set[str]:

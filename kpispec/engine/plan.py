@@ -152,11 +152,11 @@ def spine(span: Span, tz: str) -> pl.DataFrame:
     )
 
 
-def _row_bounds(group: Group, span: Span) -> tuple[date | None, date | None]:
+def _row_bounds(group: Group, span: Span, collapse: bool) -> tuple[date | None, date | None]:
     """The dates rows must lie between to belong to any evaluated period."""
     start, end = period_start(span.grain, span.first), period_start(span.grain, span.last + 1)
     window = group.window
-    if group.time is None:
+    if group.time is None or collapse:
         return None, None
     if window.kind == "all":
         return None, end
@@ -165,10 +165,12 @@ def _row_bounds(group: Group, span: Span) -> tuple[date | None, date | None]:
     return start, end
 
 
-def _placed(rows: pl.LazyFrame, group: Group, span: Span, opened: Opened) -> pl.LazyFrame:
+def _placed(
+    rows: pl.LazyFrame, group: Group, span: Span, opened: Opened, collapse: bool
+) -> pl.LazyFrame:
     """Add ``__p``: the period each row belongs to (repeating rows for wide windows)."""
     first, last = pl.lit(span.first, pl.Int64), pl.lit(span.last, pl.Int64)
-    if group.time is None:
+    if group.time is None or collapse:
         lo, hi = first, last
     else:
         local = opened.time_expr(group.time)
@@ -197,8 +199,14 @@ def plan_source(
     kpis: list[CheckedKpi],
     spans: dict[str, Span],
     source_filter: FormulaInfo | None,
+    *,
+    collapse: bool = False,
 ) -> SourcePlan:
-    """Build the fused query of one source for ``kpis`` over the periods of ``spans``."""
+    """Build the fused query of one source for ``kpis`` over the periods of ``spans``.
+
+    ``collapse`` puts every row in every period, whatever its time (spec tests without
+    a period treat all their rows as one period).
+    """
     source = opened.source
     tz = opened.project_timezone
     columns = needed_columns(kpis, opened)
@@ -232,7 +240,7 @@ def plan_source(
     branches: list[pl.LazyFrame] = []
     for group in groups.values():
         span = spans[group.grain]
-        start, end = _row_bounds(group, span)
+        start, end = _row_bounds(group, span, collapse)
         rows = base
         if group.time is not None:
             predicate = opened.time_bounds(
@@ -251,7 +259,7 @@ def plan_source(
                 rows = rows.filter(local >= local_midnight(start, tz))
             if end is not None:
                 rows = rows.filter(local < local_midnight(end, tz))
-        rows = _placed(rows, group, span, opened)
+        rows = _placed(rows, group, span, opened, collapse)
         if any(_uses_period_rows(k.formula) or _uses_period_rows(k.filter) for k in group.kpis):
             rows = rows.join(spine(span, tz).lazy(), on="__p", how="left")
 

@@ -32,6 +32,7 @@ CSV_INFER_ROWS = 10_000
 def data_error(
     source: Source, code: str, message: str, hint: str | None = None, loc: Loc | None = None
 ) -> DataError:
+    """A data error naming the source; ``loc`` defaults to where the source is defined."""
     return DataError(
         [Diagnostic(code, f"source `{source.id}`: {message}", loc or source.loc, hint)]
     )
@@ -67,6 +68,7 @@ class Opened:
         if name not in self.schema:
             raise data_error(
                 self.source,
+                "D104",
                 f"has no column `{name}`",
                 did_you_mean(name, self.schema) or f"columns: {', '.join(self.schema)}",
                 loc,
@@ -192,6 +194,7 @@ def resolve_url(url: str, source: Source) -> str:
         if value is None:
             raise data_error(
                 source,
+                "D108",
                 f"environment variable {m.group(1)} is not set (connection `{source.connection}`)",
                 f"set {m.group(1)} where kpispec runs; credentials never go into the specs",
             )
@@ -255,7 +258,7 @@ def _read_sql(source: Source, project: Project, columns: list[str] | None) -> pl
 
     conn_spec = project.connections.get(source.connection or "")
     if conn_spec is None:
-        raise data_error(source, f"unknown connection `{source.connection}`")
+        raise data_error(source, "D106", f"unknown connection `{source.connection}`")
     url = resolve_url(conn_spec.url, source)
     query = source.sql or ""
     if columns:
@@ -266,6 +269,7 @@ def _read_sql(source: Source, project: Project, columns: list[str] | None) -> pl
     except ModuleNotFoundError as exc:
         raise data_error(
             source,
+            "D106",
             f"the database driver {exc.name!r} is not installed",
             "install it: pip install 'kpispec[postgres]' (or duckdb)",
             conn_spec.loc,
@@ -273,6 +277,7 @@ def _read_sql(source: Source, project: Project, columns: list[str] | None) -> pl
     except Exception as exc:  # the driver's own error text says what went wrong
         raise data_error(
             source,
+            "D106",
             f"cannot connect to the database of connection `{source.connection}`: {_first_line(exc)}",
             "check the URL, the server, and the credentials in the environment",
             conn_spec.loc,
@@ -285,6 +290,7 @@ def _read_sql(source: Source, project: Project, columns: list[str] | None) -> pl
     except Exception as exc:
         raise data_error(
             source,
+            "D107",
             f"the query failed: {_first_line(exc)}",
             "run the query in the database's own client to see the full error",
             source.locs.get("sql", source.loc),
@@ -321,6 +327,7 @@ def open_source(
         if not files:
             raise data_error(
                 source,
+                "D101",
                 f"no file matches {source.path!r}",
                 "paths are relative to the spec file that defines the source",
                 source.locs.get("path", source.loc),
@@ -328,12 +335,15 @@ def open_source(
         try:
             raw = _scan_files(source, files)
         except Exception as exc:
-            raise data_error(source, f"cannot read {files[0].name}: {_first_line(exc)}") from None
+            raise data_error(
+                source, "D102", f"cannot read {files[0].name}: {_first_line(exc)}"
+            ) from None
     try:
         schema = dict(raw.collect_schema())
     except Exception as exc:
         raise data_error(
             source,
+            "D102",
             f"cannot read {files[0].name if files else 'its data'}: {_first_line(exc)}",
             "check that the file is a valid " + (source_format(source) or "data") + " file",
             source.locs.get("path", source.loc),
