@@ -150,7 +150,7 @@ def format_text(d: Diagnostic, sources: dict[str, str] | None = None) -> str:
     if line is not None:
         number = str(d.loc.line)
         gutter = " " * len(number)
-        shown = line.expandtabs(1)
+        shown = "".join(c if c.isprintable() else "\ufffd" for c in line.expandtabs(1))
         col = max(1, d.loc.col)
         width = max(1, min(d.length, len(shown) - col + 1)) if len(shown) >= col else 1
         out.append(f" {gutter} |")

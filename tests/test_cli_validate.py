@@ -45,7 +45,7 @@ def test_text_format_points_at_the_column(write, monkeypatch) -> None:
     lines = result.output.splitlines()
     assert lines[0] == (
         "web.yaml:8:38: error[E306]: unknown column `impresions` in source `sessions` "
-        "(read from its CSV header (sessions.csv))"
+        "(read from the CSV header of sessions.csv)"
     )
     assert lines[2] == " 8 |     formula: 100 * sum(clicks) / sum(impresions)"
     assert lines[3] == "   | " + " " * 37 + "^" * 10

@@ -149,7 +149,7 @@ def test_functions() -> None:
     assert codes("avg(date_diff('week', a, b))") == [("E309", 14)]
     assert codes("avg(date_diff('HOUR', a, b))") == []
     assert codes("round(avg(x), 1.5)") == [("E309", 14)]
-    assert codes("coalesce(sum(x), 0) filter (where y)") == [("E312", 34)]
+    assert codes("coalesce(sum(x), 0) filter (where y)") == [("E312", 20)]
 
 
 def test_references_are_collected() -> None:

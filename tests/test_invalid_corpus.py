@@ -59,51 +59,10 @@ GENERATED = {"E100", "E101"}
 
 #: Cases that expect the position (or the set of errors) the tool *should* report; each
 #: reason says what it reports instead. Remove the entry when the tool is fixed.
-XFAIL = {
-    "yaml_unclosed_flow_list": "E103 is reported at 17:1, past the last line of the file "
-    "(no source line can be shown), not at the unclosed `[` (16:17)",
-    "yaml_alias_bomb": "E105 points at a 'lol' scalar inside the anchor `a` (8:29), the node "
-    "being built when the limit was hit, not at the entry whose aliases explode (13:1)",
-    "yaml_merge_scalar": "E107 points at the anchored scalar (10:11), not at the merge key "
-    "`<<` that uses it (14:5)",
-    "filter_where_on_row_function": "E312 points at the condition `channel = 'search'` "
-    "(15:51), not at the `filter` keyword (15:37)",
-    "derived_dimension_not_shared": "E403 points at the `[` of the dimensions list (24:17), "
-    "not at the dimension `device` (24:27)",
-    "unknown_dimension_column": "E306 points at the `[` of the dimensions list (16:17), not at "
-    "the dimension `devise` (16:27)",
-    "declared_column_not_in_csv": "E306 points at the start of the `columns:` mapping (its "
-    "first key `started_at`, 14:7), not at the undeclared column `order_total` (15:7)",
-    "scorecard_bad_locale": "E407 points at the start of the scorecard mapping (6:3), not at "
-    "the `locale:` value (9:11)",
-    "scorecard_bad_currency": "E408 points at the start of the scorecard mapping (6:3), not at "
-    "the `currency:` value (8:13)",
-    "kpi_bad_currency": "a KPI's own `currency:` is never checked against ISO 4217 (no E408)",
-    "project_bad_timezone": "E406 for kpispec.yaml has no line (Loc(str(project.file)): an "
-    "absolute path, line 0) instead of the `timezone:` value (3:11)",
-    "project_bad_locale": "E407 for kpispec.yaml has no line (absolute path, line 0), and is "
-    "repeated on every scorecard that inherits the locale (specs/web.yaml:3:3)",
-    "project_currency_lowercase": "besides E204 (3:11), E408 repeats the same problem for "
-    "kpispec.yaml without a line and again on every scorecard (specs/web.yaml:3:3)",
-    "no_spec_files": "E413 has no line (line 0); it should point at the `specs:` value that "
-    "matched nothing (3:8)",
-    "test_rows_for_unread_source": "E414 points at the first key of `rows:` (`survey`, 24:7), "
-    "not at `tickets` (26:7), the source the KPI does not read",
-    "test_missing_csv": "E415 points at the start of the `rows:` mapping (21:7), not at the "
-    "missing file name (21:15)",
-    "baseline_period_wrong_grain": "E506 points at the `{` of the baseline mapping (18:17), not "
-    "at the period `2026-Q3` (18:26)",
-    "formula_empty": "an empty formula is reported twice: E204 by the schema and E300 (at "
-    "the closing quote, 15:15) by the formula parser",
-}
+XFAIL: dict[str, str] = {}
 
 #: Cases whose diagnostics include one without a line (so the located test fails too).
-WITHOUT_LINE = {
-    "project_bad_timezone",
-    "project_bad_locale",
-    "project_currency_lowercase",
-    "no_spec_files",
-}
+WITHOUT_LINE: set[str] = set()
 
 Located = tuple[str, str, int, int]  # (file relative to the project, code, line, col)
 
@@ -202,8 +161,8 @@ def _relative(file: str, root: Path) -> str:
     path = Path(file)
     if not path.is_absolute():
         path = Path.cwd() / path
-    try:
-        return path.resolve().relative_to(root.resolve()).as_posix()
+    try:  # os.path.abspath keeps the name of a link, as kpispec does
+        return Path(os.path.abspath(path)).relative_to(os.path.abspath(root)).as_posix()
     except ValueError:
         return file
 
@@ -252,26 +211,15 @@ def test_diagnostics_have_a_message_and_a_line(case: Case, tmp_path: Path) -> No
 
 
 def test_unreadable_file_is_e100(tmp_path: Path) -> None:
-    try:
-        os.symlink(tmp_path / "gone" / "kpis.yaml", tmp_path / "x.yaml")
-    except (OSError, NotImplementedError):  # pragma: no cover - no symlinks here
-        pytest.skip("cannot create symlinks")
+    os.symlink(tmp_path / "gone" / "kpis.yaml", tmp_path / "x.yaml")
     loaded = load(tmp_path)
     assert [d.code for d in loaded.diagnostics] == ["E100"]
     assert loaded.diagnostics[0].message.strip()
     assert not loaded.ok
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="E100 names the resolved target of the symlink (gone/kpis.yaml), "
-    "not the file the project holds (x.yaml)",
-)
 def test_unreadable_file_is_named_as_found(tmp_path: Path) -> None:
-    try:
-        os.symlink(tmp_path / "gone" / "kpis.yaml", tmp_path / "x.yaml")
-    except (OSError, NotImplementedError):  # pragma: no cover - no symlinks here
-        pytest.skip("cannot create symlinks")
+    os.symlink(tmp_path / "gone" / "kpis.yaml", tmp_path / "x.yaml")
     loaded = load(tmp_path)
     assert [_relative(d.loc.file, tmp_path) for d in loaded.diagnostics] == ["x.yaml"]
 

@@ -106,12 +106,13 @@ class _Analyzer:
             self.info.kpi_refs.append(node)
             return
         if node.quoted or (self.columns is not None and node.name in self.columns):
+            shown = f'"{node.name}"' if node.quoted else node.name
             self.problem(
                 "E303",
                 f"column `{node.name}` is used outside an aggregate",
                 node,
-                f"a KPI is one number per period: aggregate the column, e.g. sum({node.name}) "
-                f"or avg({node.name})",
+                f"a KPI is one number per period: aggregate the column, e.g. sum({shown}) "
+                f"or avg({shown})",
             )
             return
         options = [*self.kpi_ids, *PERIOD_VARIABLES]
@@ -159,11 +160,14 @@ class _Analyzer:
             else:
                 self.info.aggregates.append(node)
         elif node.filter is not None:
-            self.problem(
-                "E312",
-                f"`filter (where ...)` only follows an aggregate, not `{node.name}`",
-                node.filter,
-                "move the condition into an aggregate: sum(x) filter (where condition)",
+            self.info.problems.append(
+                Problem(
+                    "E312",
+                    f"`filter (where ...)` only follows an aggregate, not `{node.name}`",
+                    node.filter_start,
+                    node.filter_start + len("filter"),
+                    "move the condition into an aggregate: sum(x) filter (where condition)",
+                )
             )
         self.arity(node, fn.name)
         inner = Level.ROW if fn.aggregate else level

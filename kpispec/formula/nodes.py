@@ -133,6 +133,7 @@ class Call(Node):
     star: bool = False
     distinct: bool = False
     filter: Node | None = None
+    filter_start: int = 0  #: where the `filter` keyword starts
 
     def children(self) -> Iterator[Node]:
         yield from self.args

@@ -253,6 +253,13 @@ class _Parser:
             hint = "the formula ends too early"
         elif tok.kind is T.OP and tok.text == "*":
             hint = "`*` only stands alone inside count(*)"
+        elif (
+            tok.kind is T.OP
+            and tok.text == "="
+            and self.i > 0
+            and self.tokens[self.i - 1].text == "="
+        ):
+            hint = "SQL compares with a single `=`: write a = b"
         raise self.error(f"expected a value, got {tok.describe()}", hint)
 
     def case(self) -> Node:
@@ -290,12 +297,21 @@ class _Parser:
             T.RPAREN, hint="separate arguments with ',' and close the call with ')'"
         ).end
         filter_node = None
+        filter_start = 0
         if self.at_keyword("filter"):
-            self.advance()
+            filter_start = self.advance().start
             self.expect(T.LPAREN, hint="write filter (where condition)")
             self.expect(T.KEYWORD, "where", "write filter (where condition)")
             filter_node = self.expression()
             end = self.expect(T.RPAREN, hint="close the filter with ')'").end
         return Call(
-            name_tok.start, end, name, tuple(args), name_tok.end, star, distinct, filter_node
+            name_tok.start,
+            end,
+            name,
+            tuple(args),
+            name_tok.end,
+            star,
+            distinct,
+            filter_node,
+            filter_start,
         )

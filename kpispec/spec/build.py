@@ -132,6 +132,27 @@ class _Context:
     def locs(self) -> dict[str, Any]:
         return {key: self.doc.loc((*self.path, key)) for key in self.data}
 
+    def key_locs(self, key: str) -> dict[str, Any]:
+        """Where each key of the mapping under ``key`` starts."""
+        value = self.data.get(key)
+        if not isinstance(value, dict):
+            return {}
+        return {k: self.doc.key_loc((*self.path, key, k)) for k in value}
+
+    def value_locs(self, key: str) -> dict[str, Any]:
+        """Where each value of the mapping under ``key`` starts."""
+        value = self.data.get(key)
+        if not isinstance(value, dict):
+            return {}
+        return {k: self.doc.loc((*self.path, key, k)) for k in value}
+
+    def item_locs(self, key: str) -> list[Any]:
+        """Where each item of the list under ``key`` starts."""
+        value = self.data.get(key)
+        if not isinstance(value, list):
+            return []
+        return [self.doc.loc((*self.path, key, i)) for i in range(len(value))]
+
     def snippet(self, key: str) -> Any:
         if not isinstance(self.data.get(key), str):
             return None
@@ -176,6 +197,7 @@ def build_source(doc: Document, path: PathKey, scorecard: str | None) -> Source 
         description=_str(data, "description"),
         title=_str(data, "title"),
         locs=ctx.locs(),
+        column_locs=ctx.key_locs("columns"),
     )
 
 
@@ -183,6 +205,9 @@ def build_target(doc: Document, path: PathKey) -> Target:
     ctx = _Context(doc, path)
     data = ctx.data
     baseline = data.get("baseline")
+    locs = ctx.locs()
+    if isinstance(baseline, dict) and "period" in baseline:
+        locs["baseline"] = doc.loc((*path, "baseline", "period"))
     if isinstance(baseline, dict):
         period = baseline.get("period")
         baseline = str(period) if isinstance(period, str | int) else None
@@ -201,7 +226,7 @@ def build_target(doc: Document, path: PathKey) -> Target:
         change=parse_amount(data.get("change")),
         start=parse_date(data.get("from")),
         by=parse_date(data.get("by")),
-        locs=ctx.locs(),
+        locs=locs,
     )
 
 
@@ -250,6 +275,7 @@ def build_kpi(doc: Document, path: PathKey, card: Scorecard) -> Kpi | None:
         direction=_enum(Direction, data.get("direction"), DEFAULT_DIRECTION),
         targets=targets,
         locs=ctx.locs(),
+        dimension_locs=ctx.item_locs("dimensions"),
     )
 
 
@@ -282,6 +308,8 @@ def build_test(doc: Document, path: PathKey, card: Scorecard) -> SpecTest | None
         tolerance=tolerance if tolerance is not None else DEFAULT_TEST_TOLERANCE,
         description=_str(data, "description"),
         locs=ctx.locs(),
+        row_key_locs=ctx.key_locs("rows"),
+        row_value_locs=ctx.value_locs("rows"),
     )
 
 
@@ -301,6 +329,7 @@ def build_scorecard(doc: Document, project: Project) -> Scorecard | None:
         description=_str(head, "description"),
         owner=build_owner(head.get("owner")),
         tags=_strings(head.get("tags")),
+        locs=_Context(doc, ("scorecard",)).locs(),
     )
     for i, _ in _dicts(data.get("sources")):
         source = build_source(doc, ("sources", i), card.id)
@@ -337,6 +366,8 @@ def build_project(root: Path, doc: Document | None) -> Project:
     )
     if doc is None:
         return project
+    project.name = doc.name
+    project.locs = _Context(doc, ()).locs()
     connections = data.get("connections")
     for conn_id, conn in connections.items() if isinstance(connections, dict) else ():
         if isinstance(conn, dict) and isinstance(conn.get("url"), str):

@@ -16,10 +16,13 @@ from kpispec.formula.analysis import FormulaInfo, Level, analyze
 from kpispec.formula.parser import parse
 from kpispec.formula.tokens import FormulaSyntaxError
 from kpispec.spec.columns import KnownColumns, matching_files, read_columns, source_format
-from kpispec.spec.loader import Snippet
+from kpispec.spec.loader import Snippet, display_name
 from kpispec.spec.model import Kpi, Project, Source, Target
 from kpispec.spec.suggest import did_you_mean
 
+#: Currencies suggested for a mistyped code (suggesting every ISO code gives odd guesses).
+COMMON_CURRENCIES = ("EUR", "USD", "GBP", "NOK", "DKK", "SEK", "ISK", "CHF", "PLN", "CZK", "HUF",
+                     "JPY", "CNY", "INR", "AUD", "CAD", "NZD", "BRL", "MXN", "ZAR", "SGD", "HKD")  # fmt: skip
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _PERIOD = re.compile(r"^\d{4}(-(0[1-9]|1[0-2])(-\d{2})?|-Q[1-4]|-W(0[1-9]|[1-4]\d|5[0-3]))?$")
 _GRAIN_OF_LABEL = [
@@ -82,6 +85,8 @@ def _add_at(
 
 
 def parse_snippet(out: Diagnostics, snippet: Snippet) -> object | None:
+    if not snippet.text.strip():
+        return None  # an empty formula is reported by the schema
     try:
         return parse(snippet.text)
     except FormulaSyntaxError as exc:
@@ -195,25 +200,34 @@ class _Checker:
                 )
 
     def settings(self) -> None:
+        """Locales, currencies and time zones, where a file sets them."""
         project = self.project
-        file = str(project.file) if project.file else None
-        # locale, currency and time zone of the project and the scorecards
+        at = project.locs
+        if "locale" in at:
+            self.locale(project.locale, at["locale"])
+        if "currency" in at:
+            self.currency(project.currency, at["currency"])
+        if "timezone" in at:
+            self.timezone(project.timezone, at["timezone"])
         for card in project.scorecards:
-            self.locale(card.locale, card.loc)
-            self.currency(card.currency, card.loc)
-        if file is not None:
-            self.locale(project.locale, Loc(file))
-            self.currency(project.currency, Loc(file))
-            if project.timezone not in _timezones():
-                self.out.add(
-                    "E406",
-                    f"unknown time zone {project.timezone!r}",
-                    Loc(file),
-                    did_you_mean(project.timezone, _timezones())
-                    or "use an IANA name such as Europe/Oslo",
-                )
+            if "locale" in card.locs:
+                self.locale(card.locale, card.locs["locale"])
+            if "currency" in card.locs:
+                self.currency(card.currency, card.locs["currency"])
+        for kpi in project.all_kpis():
+            if "currency" in kpi.locs and kpi.currency:
+                self.currency(kpi.currency, kpi.locs["currency"])
         for conn in project.connections.values():
             self.connection_url(conn.url, conn.loc)
+
+    def timezone(self, name: str, loc: Loc) -> None:
+        if name not in _timezones():
+            self.out.add(
+                "E406",
+                f"unknown time zone {name!r}",
+                loc,
+                did_you_mean(name, _timezones()) or "use an IANA name such as Europe/Oslo",
+            )
 
     def locale(self, name: str, loc: Loc) -> None:
         if not _locale_ok(name):
@@ -222,12 +236,15 @@ class _Checker:
             )
 
     def currency(self, code: str, loc: Loc) -> None:
+        if not re.fullmatch(r"[A-Z]{3}", code):
+            return  # not the form of a code at all: the schema reports it
         if code not in _currencies():
             self.out.add(
                 "E408",
                 f"unknown currency code {code!r}",
                 loc,
-                did_you_mean(code, _currencies()) or "use an ISO 4217 code such as EUR, NOK or DKK",
+                did_you_mean(code, COMMON_CURRENCIES)
+                or "use an ISO 4217 code such as EUR, NOK or DKK",
             )
 
     def connection_url(self, url: str, loc: Loc) -> None:
@@ -294,7 +311,7 @@ class _Checker:
                 self.out.add(
                     "E306",
                     f"declared column `{column}` is not in source `{source.id}` (read from {known.how})",
-                    where.get("columns", source.loc),
+                    source.column_locs.get(column, where.get("columns", source.loc)),
                     did_you_mean(column, known.names)
                     or f"columns: {', '.join(sorted(known.names))}",
                 )
@@ -327,7 +344,7 @@ class _Checker:
         if not files:
             self.out.add(
                 "E411",
-                f"no file matches {source.path!r} (relative to {source.file.parent.name or '.'}/)",
+                f"no file matches {source.path!r} (relative to {display_name(source.file.parent)}/)",
                 loc,
                 "paths are relative to the spec file that names them; check the name, or run with "
                 "--no-data to check the specs alone",
@@ -432,8 +449,14 @@ class _Checker:
         if source is not None:
             if kpi.time is not None:
                 self.column_exists(kpi.time, source, kpi.locs.get("time", kpi.loc), "time column")
-            for dim in kpi.dimensions:
-                self.column_exists(dim, source, kpi.locs.get("dimensions", kpi.loc), "dimension")
+            for dim, loc in zip(kpi.dimensions, self.dimension_locs(kpi), strict=True):
+                self.column_exists(dim, source, loc, "dimension")
+
+    def dimension_locs(self, kpi: Kpi) -> list[Loc]:
+        locs = kpi.dimension_locs
+        if len(locs) == len(kpi.dimensions):
+            return locs
+        return [kpi.locs.get("dimensions", kpi.loc)] * len(kpi.dimensions)
 
     def time_functions(self, kpi: Kpi, source: Source, info: FormulaInfo) -> None:
         time = kpi.time if kpi.time_set else source.time
@@ -520,12 +543,12 @@ class _Checker:
         for dep in deps[1:]:
             shared &= set(dep.dimensions)
         if kpi.dimensions:
-            for dim in kpi.dimensions:
+            for dim, loc in zip(kpi.dimensions, self.dimension_locs(kpi), strict=True):
                 if dim not in shared:
                     self.out.add(
                         "E403",
                         f"dimension `{dim}` of KPI `{kpi.id}` is not a dimension of every KPI it references",
-                        kpi.locs.get("dimensions", kpi.loc),
+                        loc,
                         f"the KPIs it references share: {', '.join(sorted(shared)) or 'no dimension'}",
                     )
         else:
@@ -630,7 +653,7 @@ class _Checker:
                         self.out.add(
                             "E414",
                             f"test {test.name!r} gives rows for `{source_id}`, which KPI `{kpi.id}` does not read",
-                            test.locs.get("rows", test.loc),
+                            test.row_key_locs.get(source_id, test.locs.get("rows", test.loc)),
                             f"KPI `{kpi.id}` reads: {', '.join(sorted(needed)) or 'no source'}",
                         )
                     elif (
@@ -641,7 +664,7 @@ class _Checker:
                         self.out.add(
                             "E415",
                             f"test data file {rows!r} does not exist",
-                            test.locs.get("rows", test.loc),
+                            test.row_value_locs.get(source_id, test.locs.get("rows", test.loc)),
                             "paths are relative to the spec file; put the CSV beside it",
                         )
                 if test.period is not None:
@@ -685,7 +708,7 @@ class _Checker:
                 )
                 continue
             final = kpi.targets[-1]
-            if final.by is None:
+            if final.by is None and "by" not in final.locs:  # an invalid `by` is an error already
                 self.warn(
                     "W602",
                     f"the target of KPI `{kpi.id}` has no deadline",

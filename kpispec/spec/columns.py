@@ -65,14 +65,14 @@ def read_columns(source: Source, files: list[Path]) -> KnownColumns | None:
             if header is None:
                 return None
             return KnownColumns(
-                frozenset(h.strip() for h in header), f"its CSV header ({first.name})"
+                frozenset(h.strip() for h in header), f"the CSV header of {first.name}"
             )
         if fmt == "parquet":
             import polars as pl
 
             return KnownColumns(
                 frozenset(pl.read_parquet_schema(first).names()),
-                f"its Parquet metadata ({first.name})",
+                f"the Parquet metadata of {first.name}",
             )
     except Exception:  # a broken file is reported when it is evaluated, with its own error
         return None

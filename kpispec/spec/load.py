@@ -72,14 +72,18 @@ def load(
     if chosen is not None and chosen.is_file() and chosen not in files:
         files.append(chosen)  # a spec file named on the command line is always checked
     if not files:
-        where = display_name(layout.project_file or layout.root)
+        if project.specs:
+            message = f"no spec files match `specs:` ({', '.join(project.specs)})"
+            where = project.locs.get("specs", Loc(project.name, 1, 1))
+        else:
+            message = "no spec files found below the project root"
+            where = Loc(display_name(layout.project_file or layout.root))
         diagnostics.append(
             Diagnostic(
                 "E413",
-                "no spec files found",
-                Loc(where),
-                "spec files are *.yaml files below the project root; `specs:` in kpispec.yaml "
-                "can list them",
+                message,
+                where,
+                'globs are relative to the folder of kpispec.yaml, e.g. specs: ["scorecards/*.yaml"]',
             )
         )
     for file in files:

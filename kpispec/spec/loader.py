@@ -11,6 +11,7 @@ are booleans (so a country code ``NO`` stays a string) and dates stay strings.
 from __future__ import annotations
 
 import bisect
+import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -221,11 +222,15 @@ def _get(data: Any, path: PathKey) -> Any:
 
 def display_name(path: Path, base: Path | None = None) -> str:
     """The path as diagnostics show it: relative to ``base`` (the cwd) when inside it."""
-    base = base or Path.cwd()
+    base = Path(os.path.abspath(base or Path.cwd()))
+    absolute = Path(os.path.abspath(path))  # a link keeps its own name
     try:
-        return path.resolve().relative_to(base.resolve()).as_posix()
+        return absolute.relative_to(base).as_posix()
     except ValueError:
-        return path.as_posix()
+        try:
+            return absolute.relative_to(base.resolve()).as_posix()
+        except ValueError:
+            return path.as_posix()
 
 
 def read_text(path: Path, name: str) -> str:
@@ -252,12 +257,14 @@ def read_text(path: Path, name: str) -> str:
             )
         ) from None
     if b"\x00" in raw:
-        line = raw.count(b"\n", 0, raw.index(b"\x00")) + 1
+        at = raw.index(b"\x00")
+        line = raw.count(b"\n", 0, at) + 1
+        col = len(raw[raw.rfind(b"\n", 0, at) + 1 : at].decode("utf-8", "replace")) + 1
         raise LoadError(
             Diagnostic(
                 "E102",
                 "file is binary (it contains a NUL byte), not YAML text",
-                Loc(name, line, 1),
+                Loc(name, line, col),
                 "point kpispec at .yaml files only (see `specs:` in kpispec.yaml)",
             )
         )
@@ -280,6 +287,9 @@ def read_text(path: Path, name: str) -> str:
 
 def _syntax_error(exc: yaml.YAMLError, name: str, text: str) -> Diagnostic:
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    context_mark = getattr(exc, "context_mark", None)
+    if mark is not None and context_mark is not None and mark.index >= len(text.rstrip()):
+        mark = context_mark  # the file ended early: point at what was left open
     loc = Loc(name, mark.line + 1, mark.column + 1) if mark is not None else Loc(name, 1, 1)
     problem = getattr(exc, "problem", None) or str(exc)
     context = getattr(exc, "context", None)
@@ -303,6 +313,7 @@ class _Builder:
     def __init__(self, doc: Document) -> None:
         self.doc = doc
         self.count = 0
+        self.entry: yaml.Node | None = None  #: the top-level key being built
 
     def error(self, code: str, message: str, node: yaml.Node, hint: str) -> LoadError:
         mark = node.start_mark
@@ -312,13 +323,19 @@ class _Builder:
 
     def build(self, node: yaml.Node, path: PathKey, depth: int = 0) -> Any:
         self.count += 1
-        if self.count > MAX_NODES or depth > MAX_DEPTH:
+        if self.count > MAX_NODES:
             raise self.error(
                 "E105",
-                "YAML aliases expand to too many values (or refer to themselves)",
+                f"YAML aliases expand to more than {MAX_NODES:,} values",
+                self.entry or node,
+                "this entry's aliases multiply each other; use fewer or smaller anchors",
+            )
+        if depth > MAX_DEPTH:
+            raise self.error(
+                "E105",
+                f"YAML nests more than {MAX_DEPTH} levels deep (or an alias refers to itself)",
                 node,
-                f"a spec file may build at most {MAX_NODES:,} values and nest {MAX_DEPTH} deep; "
-                "use fewer or smaller anchors",
+                "flatten the structure; an anchor cannot contain an alias to itself",
             )
         self.doc.values.setdefault(path, node)
         if isinstance(node, yaml.ScalarNode):
@@ -362,7 +379,7 @@ class _Builder:
         merged: list[yaml.MappingNode] = []
         for key_node, value_node in node.value:
             if key_node.tag == "tag:yaml.org,2002:merge":
-                merged.extend(self.merge_sources(value_node))
+                merged.extend(self.merge_sources(key_node, value_node))
                 continue
             if not isinstance(key_node, yaml.ScalarNode):
                 raise self.error(
@@ -378,6 +395,8 @@ class _Builder:
                     "YAML keeps only one of them; remove or rename one",
                 )
             seen[key] = key_node
+            if depth == 0:
+                self.entry = key_node
             self.doc.keys.setdefault((*path, key), key_node)
             result[key] = self.build(value_node, (*path, key), depth + 1)
         for source in merged:
@@ -388,14 +407,14 @@ class _Builder:
                     result[key] = self.build(value_node, (*path, key), depth + 1)
         return result
 
-    def merge_sources(self, node: yaml.Node) -> Iterator[yaml.MappingNode]:
+    def merge_sources(self, key: yaml.Node, node: yaml.Node) -> Iterator[yaml.MappingNode]:
         items = node.value if isinstance(node, yaml.SequenceNode) else [node]
         for item in items:
             if not isinstance(item, yaml.MappingNode):
                 raise self.error(
                     "E107",
                     "a merge key (<<) takes a mapping or a list of mappings",
-                    item,
+                    key,
                     "merge an anchored mapping: <<: *defaults",
                 )
             yield item

@@ -134,6 +134,7 @@ class Source:
     description: str | None = None
     title: str | None = None
     locs: dict[str, Loc] = field(default_factory=dict)  #: where each key's value starts
+    column_locs: dict[str, Loc] = field(default_factory=dict)  #: each declared column's key
 
 
 @dataclass
@@ -179,6 +180,7 @@ class Kpi:
     #: One target, or milestones in order of ``by``.
     targets: list[Target] = field(default_factory=list)
     locs: dict[str, Loc] = field(default_factory=dict)
+    dimension_locs: list[Loc] = field(default_factory=list)  #: each item of `dimensions`
 
 
 @dataclass
@@ -194,6 +196,8 @@ class SpecTest:
     tolerance: float = 1e-9
     description: str | None = None
     locs: dict[str, Loc] = field(default_factory=dict)
+    row_key_locs: dict[str, Loc] = field(default_factory=dict)  #: each source key of `rows`
+    row_value_locs: dict[str, Loc] = field(default_factory=dict)  #: each value of `rows`
 
 
 @dataclass
@@ -211,6 +215,7 @@ class Scorecard:
     sources: list[Source] = field(default_factory=list)
     kpis: list[Kpi] = field(default_factory=list)
     tests: list[SpecTest] = field(default_factory=list)
+    locs: dict[str, Loc] = field(default_factory=dict)  #: where each `scorecard:` value starts
 
 
 @dataclass
@@ -227,6 +232,8 @@ class Project:
     connections: dict[str, Connection] = field(default_factory=dict)
     sources: list[Source] = field(default_factory=list)  #: shared by every scorecard
     scorecards: list[Scorecard] = field(default_factory=list)
+    locs: dict[str, Loc] = field(default_factory=dict)  #: where each key of kpispec.yaml starts
+    name: str = "kpispec.yaml"  #: the project file as diagnostics show it
 
     def all_sources(self) -> list[Source]:
         return [*self.sources, *(s for card in self.scorecards for s in card.sources)]

@@ -53,16 +53,18 @@ def spec_files(layout: Layout, patterns: list[str]) -> list[Path]:
     if patterns:
         for pattern in patterns:
             for name in glob.glob(pattern, root_dir=root, recursive=True):
-                candidate = (root / name).resolve()
-                if candidate.is_file() and candidate.suffix in SPEC_SUFFIXES:
+                candidate = Path(os.path.abspath(root / name))  # keep the name a link has
+                if (
+                    candidate.is_file() or candidate.is_symlink()
+                ) and candidate.suffix in SPEC_SUFFIXES:
                     found.add(candidate)
     else:
         for folder, dirs, files in os.walk(root):
             dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d != "node_modules")
             for name in files:
                 if name.endswith(SPEC_SUFFIXES) and not name.startswith("."):
-                    found.add((Path(folder) / name).resolve())
+                    found.add(Path(os.path.abspath(Path(folder) / name)))
     if layout.project_file is not None:
         found.discard(layout.project_file.resolve())
-    inside = (p for p in found if p.is_relative_to(root.resolve()))
-    return sorted(p for p in inside if not _hidden(p, root.resolve()))
+    inside = (p for p in found if p.is_relative_to(root))
+    return sorted(p for p in inside if not _hidden(p, root))

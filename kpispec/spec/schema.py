@@ -128,7 +128,7 @@ def _where(path: tuple[Any, ...]) -> str:
         return names[key]
     if path and isinstance(path[-1], str) and len(path) >= 2 and path[-2] == "connections":
         return "connection"
-    return "file" if not path else f"`{key}`" if key else "value"
+    return "the file" if not path else f"`{key}`" if key else "value"
 
 
 def validate_document(doc: Document, schema_name: str) -> list[Diagnostic]:
@@ -157,7 +157,14 @@ def _diagnose(doc: Document, error: Any, schema_name: str) -> Iterator[Diagnosti
             hint = did_you_mean(unknown, allowed)
             yield Diagnostic(
                 "E200",
-                f"unknown key `{unknown}` in {_where(path)}",
+                f"unknown key `{unknown}` in "
+                + (
+                    _where(path)
+                    if path
+                    else "kpispec.yaml"
+                    if schema_name == PROJECT_SCHEMA
+                    else "the spec file"
+                ),
                 doc.key_loc((*path, unknown)),
                 hint or f"allowed keys: {', '.join(allowed)}",
                 length=len(unknown),
@@ -166,11 +173,11 @@ def _diagnose(doc: Document, error: Any, schema_name: str) -> Iterator[Diagnosti
     if kind == "required":
         for name in error.validator_value:
             if isinstance(value, dict) and name not in value:
+                hint = _REQUIRED_HINTS.get(name, f"add `{name}:`")
+                if "links" in path:
+                    hint = "a link is a URL, or {title: ..., url: https://...}"
                 yield Diagnostic(
-                    "E201",
-                    f"missing required key `{name}` in {_where(path)}",
-                    loc,
-                    _REQUIRED_HINTS.get(name, f"add `{name}:`"),
+                    "E201", f"missing required key `{name}` in {_where(path)}", loc, hint
                 )
         return
     if kind == "const" and path == ("kpispec",):
@@ -198,7 +205,7 @@ def _diagnose(doc: Document, error: Any, schema_name: str) -> Iterator[Diagnosti
         return
     if kind == "enum":
         options = [str(o) for o in error.validator_value]
-        hint = did_you_mean(str(value), options)
+        hint = did_you_mean(str(value), options) or _SYNONYMS.get(str(value).lower())
         yield Diagnostic(
             "E203",
             f"`{key}` cannot be {_show(value)}; expected one of: {', '.join(options)}",
@@ -229,6 +236,27 @@ def _diagnose(doc: Document, error: Any, schema_name: str) -> Iterator[Diagnosti
     yield Diagnostic("E208", f"{_where(path)}: {error.message}", loc, None, length=span)
 
 
+#: Words people write for an allowed value.
+_SYNONYMS = {
+    "down": "write lower_is_better",
+    "lower": "write lower_is_better",
+    "decrease": "write lower_is_better",
+    "up": "write higher_is_better",
+    "higher": "write higher_is_better",
+    "increase": "write higher_is_better",
+    "monthly": "write month",
+    "weekly": "write week",
+    "daily": "write day",
+    "quarterly": "write quarter",
+    "yearly": "write year",
+    "annual": "write year",
+    "%": "write percent",
+    "pct": "write percent",
+    "money": "write currency",
+    "error": "write fail",
+    "warning": "write warn",
+}
+
 _REQUIRED_HINTS = {
     "kpispec": "start the file with `kpispec: 1`",
     "scorecard": "add `scorecard: {id: ..., title: ...}`",
@@ -246,8 +274,9 @@ def _type_hint(key: str | None, value: Any) -> str | None:
         return "write the date as YYYY-MM-DD"
     if key == "formula" and not isinstance(value, str):
         return "a formula is text; quote it if YAML reads it as something else"
-    if isinstance(value, dict) and key in ("dimensions", "tags"):
-        return f"write `{key}` as a list: [a, b]"
+    if isinstance(value, dict | str) and key in ("dimensions", "tags"):
+        item = value if isinstance(value, str) else "a"
+        return f"write `{key}` as a list: [{item}]"
     return None
 
 

@@ -16,7 +16,11 @@ def closest(word: str, options: Iterable[str]) -> str | None:
     if match:
         return match[0]
     match = difflib.get_close_matches(word.lower(), list(lowered), n=1, cutoff=0.6)
-    return lowered[match[0]] if match else None
+    if match:
+        return lowered[match[0]]
+    # a word that starts another (nps -> nps_score) is a likely slip too
+    starts = [c for c in candidates if len(word) >= 3 and c.lower().startswith(word.lower())]
+    return starts[0] if len(starts) == 1 else None
 
 
 def did_you_mean(word: str, options: Iterable[str]) -> str | None:
