@@ -40,8 +40,8 @@ def load(
             ]
         )
     loaded = _load(path, data=data, allow_outside_root=allow_outside_root, strict=strict)
-    if not loaded.ok:
-        raise SpecError([d for d in loaded.diagnostics if d.is_error])
+    if loaded.spec_errors:
+        raise SpecError(loaded.spec_errors)
     return loaded
 
 

@@ -155,7 +155,11 @@ def _print_diagnostics(diagnostics: list, sources: dict[str, str] | None = None)
 
 
 def _load_or_exit(path: Path, allow_outside_root: bool):  # type: ignore[no-untyped-def]
-    """The checked project; invalid specs print their diagnostics and exit 2."""
+    """The checked project; invalid specs print their diagnostics and exit 2.
+
+    A data file that does not exist is left to evaluation, which reports it as a data
+    error (exit 3); a column the data does not have is a mistake in the specs (exit 2).
+    """
     from kpispec.spec.load import load
 
     if not path.exists():
@@ -163,8 +167,9 @@ def _load_or_exit(path: Path, allow_outside_root: bool):  # type: ignore[no-unty
             f"no such file or folder: {path}", "name a project folder or a spec file"
         )
     loaded = load(path, allow_outside_root=allow_outside_root)
-    if not loaded.ok:
-        _print_diagnostics([d for d in loaded.diagnostics if d.is_error], loaded.sources)
+    errors = loaded.spec_errors
+    if errors:
+        _print_diagnostics(errors, loaded.sources)
         typer.echo("invalid specs: run `kpispec validate` for details", err=True)
         raise typer.Exit(EXIT_INVALID)
     return loaded
@@ -199,14 +204,20 @@ def eval_(
         typer.echo(api.explain(loaded, as_of=as_of, period=period))
         return
     doc = api.evaluate(loaded, as_of=as_of, period=period, scorecards=scorecard)
-    if format is EvalFormat.table and output is None:
+    if format is EvalFormat.table:
+        import io
+
         from rich.console import Console
 
         from kpispec.report.tables import print_table
 
-        print_table(doc, Console())
-        return
-    if format is EvalFormat.csv:
+        if output is None:
+            print_table(doc, Console())
+            return
+        buffer = io.StringIO()
+        print_table(doc, Console(file=buffer, width=120, color_system=None))
+        text = buffer.getvalue()
+    elif format is EvalFormat.csv:
         from kpispec.report.tables import to_csv
 
         text = to_csv(doc)
@@ -217,9 +228,21 @@ def eval_(
     if output is None:
         typer.echo(text, nl=False)
     else:
-        from kpispec.results import write_atomic
+        _write_output(output, text)
 
+
+def _write_output(output: Path, text: str) -> None:
+    """Write ``-o FILE`` atomically; a path that cannot be written is a usage error."""
+    from kpispec.results import write_atomic
+
+    if output.is_dir():
+        raise _usage_error(f"-o {output} is a folder", "name a file to write, e.g. -o results.json")
+    try:
         write_atomic(output, text)
+    except OSError as exc:
+        raise _usage_error(
+            f"cannot write {output}: {exc.strerror or exc}", "check the folder and its permissions"
+        ) from None
 
 
 @app.command("test")
@@ -271,7 +294,9 @@ def main() -> None:
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)
         sys.exit(130)
-    except Exception as exc:  # a bug: say so plainly, never a traceback
+    except BaseException as exc:  # a bug (or a panic in a library): never a traceback
+        if isinstance(exc, GeneratorExit):
+            raise
         from kpispec.diagnostics import KpispecError
 
         if isinstance(exc, KpispecError):

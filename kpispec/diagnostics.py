@@ -152,7 +152,8 @@ def format_text(d: Diagnostic, sources: dict[str, str] | None = None) -> str:
         gutter = " " * len(number)
         shown = "".join(c if c.isprintable() else "\ufffd" for c in line.expandtabs(1))
         col = max(1, d.loc.col)
-        width = max(1, min(d.length, len(shown) - col + 1)) if len(shown) >= col else 1
+        length = d.length if d.length > 1 else d.loc.length
+        width = max(1, min(length, len(shown) - col + 1)) if len(shown) >= col else 1
         out.append(f" {gutter} |")
         out.append(f" {number} | {shown}")
         out.append(f" {gutter} | {' ' * (col - 1)}{'^' * width}")

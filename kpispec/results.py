@@ -254,11 +254,17 @@ def build(
         for card in project.scorecards
         if (scorecards is None or card.id in scorecards) and any(k.id in ids for k in card.kpis)
     ]
+    by_id = {kpi["id"]: kpi for _, kpi in iter_kpis({"scorecards": cards})}
+    for kpi in by_id.values():
+        newest = evaluation.newest.get(kpi["source"]["id"]) if kpi["source"] else None
+        if newest is not None:
+            kpi["newest"], kpi["stale"] = newest
+    stale = {k for k, kpi in by_id.items() if kpi["stale"]}
+    for kpi_id in checked.order:  # a KPI built from stale KPIs is stale too
+        if kpi_id in by_id and any(d in stale for d in by_id[kpi_id]["depends_on"]):
+            by_id[kpi_id]["stale"] = True
+            stale.add(kpi_id)
     for card in cards:
-        for kpi in card["kpis"]:
-            newest = evaluation.newest.get(kpi["source"]["id"]) if kpi["source"] else None
-            if newest is not None:
-                kpi["newest"], kpi["stale"] = newest
         card["summary"] = summarize(card["kpis"])
     return {
         "kpispec_results": VERSION,

@@ -96,47 +96,45 @@ def _complete(
     return full.join(periods, on="__p", how="left")
 
 
-def _kpi_values(
-    kpi: CheckedKpi,
-    own: pl.DataFrame | None,
-    refs: dict[str, pl.DataFrame],
-    group: Group | None,
-    span: Span,
-    tz: str,
-) -> pl.DataFrame:
-    """Evaluate the KPI-level expression over its aggregates and referenced KPIs."""
-    if own is None:
-        periods = spine(span, tz)
-        keys = periods.select("__p").with_columns(
-            pl.lit(None, pl.String).alias("__dimension"), pl.lit(None, pl.String).alias("__member")
-        )
-        member_keys = [
-            refs[r].filter(pl.col("__dimension") == dim).select(KEYS)
-            for r in refs
-            for dim in kpi.dimensions
-        ]
-        frame = pl.concat([keys, *member_keys], how="vertical_relaxed").unique(maintain_order=True)
-        frame = frame.join(periods, on="__p", how="left")
-    else:
-        frame = own
-    ref_columns: dict[str, str] = {}
-    for ref_id, values in refs.items():
+@dataclass
+class KpiValues:
+    """A KPI's values on the spine, and its value over no rows in each period.
+
+    The value over no rows stands in for a member an input never saw: with no rows its
+    counts are 0 (so a conversion rate of a channel without orders is 0, not null).
+    """
+
+    values: pl.DataFrame  #: __p, __dimension, __member, value
+    empty: pl.DataFrame  #: __p, value
+
+
+def _join_refs(
+    frame: pl.DataFrame, refs: dict[str, KpiValues]
+) -> tuple[pl.DataFrame, dict[str, str]]:
+    columns: dict[str, str] = {}
+    for ref_id, ref in refs.items():
         column = f"__k_{ref_id}"
-        ref_columns[ref_id] = column
-        frame = frame.join(values.rename({VALUE: column}), on=KEYS, how="left", nulls_equal=True)
-    aggregates = {
-        id(a.call): a.column for a in (group.aggregates if group else []) if a.kpi == kpi.kpi.id
-    }
-    compiler = KpiCompiler(aggregates, ref_columns, tz)
-    assert kpi.formula is not None
+        columns[ref_id] = column
+        present = ref.values.rename({VALUE: column}).with_columns(pl.lit(True).alias("__present"))
+        frame = (
+            frame.join(present, on=KEYS, how="left", nulls_equal=True)
+            .join(ref.empty.rename({VALUE: "__empty"}), on="__p", how="left")
+            .with_columns(
+                pl.when(pl.col("__present").is_null())
+                .then(pl.col("__empty"))
+                .otherwise(pl.col(column))
+                .alias(column)
+            )
+            .drop("__present", "__empty")
+        )
+    return frame, columns
+
+
+def _evaluate_expr(
+    kpi: CheckedKpi, frame: pl.DataFrame, expr: pl.Expr, keys: list[str]
+) -> pl.DataFrame:
     try:
-        expr = compiler.visit(kpi.formula.ast).expr
-    except CompileError as exc:
-        raise compile_error(exc, kpi.kpi.formula, kpi.kpi.source or kpi.kpi.id) from None
-    dims = set(kpi.dimensions)
-    result = frame.filter(pl.col("__dimension").is_null() | pl.col("__dimension").is_in(list(dims)))
-    try:
-        out = result.select([*KEYS, expr.cast(pl.Float64).alias(VALUE)])
+        out = frame.select([*keys, expr.cast(pl.Float64).alias(VALUE)])
     except pl.exceptions.PolarsError as exc:
         raise DataError(
             [
@@ -147,12 +145,55 @@ def _kpi_values(
                 )
             ]
         ) from None
-    return out.with_columns(
-        pl.when(pl.col(VALUE).is_nan() | pl.col(VALUE).is_infinite())
-        .then(None)
-        .otherwise(pl.col(VALUE))
-        .alias(VALUE)
-    ).sort(["__dimension", "__member", "__p"], nulls_last=False)
+    finite = pl.col(VALUE).is_nan() | pl.col(VALUE).is_infinite()
+    return out.with_columns(pl.when(finite).then(None).otherwise(pl.col(VALUE)).alias(VALUE))
+
+
+def _kpi_values(
+    kpi: CheckedKpi,
+    own: pl.DataFrame | None,
+    refs: dict[str, KpiValues],
+    group: Group | None,
+    span: Span,
+    tz: str,
+) -> KpiValues:
+    """Evaluate the KPI-level expression over its aggregates and referenced KPIs."""
+    periods = spine(span, tz)
+    if own is None:
+        keys = periods.select("__p").with_columns(
+            pl.lit(None, pl.String).alias("__dimension"), pl.lit(None, pl.String).alias("__member")
+        )
+        member_keys = [
+            refs[r].values.filter(pl.col("__dimension") == dim).select(KEYS)
+            for r in refs
+            for dim in kpi.dimensions
+        ]
+        frame = pl.concat([keys, *member_keys], how="vertical_relaxed").unique(maintain_order=True)
+        frame = frame.join(periods, on="__p", how="left")
+    else:
+        frame = own
+    frame, ref_columns = _join_refs(frame, refs)
+    aggregates = [a for a in (group.aggregates if group else []) if a.kpi == kpi.kpi.id]
+    compiler = KpiCompiler({id(a.call): a.column for a in aggregates}, ref_columns, tz)
+    assert kpi.formula is not None
+    try:
+        expr = compiler.visit(kpi.formula.ast).expr
+    except CompileError as exc:
+        raise compile_error(exc, kpi.kpi.formula, kpi.kpi.source or kpi.kpi.id) from None
+    dims = list(kpi.dimensions)
+    result = frame.filter(pl.col("__dimension").is_null() | pl.col("__dimension").is_in(dims))
+    values = _evaluate_expr(kpi, result, expr, KEYS).sort(
+        ["__dimension", "__member", "__p"], nulls_last=False
+    )
+    # the same expression over no rows: counts 0, other aggregates null
+    nothing = periods.with_columns(
+        pl.lit(0 if a.is_count else None, pl.Int64 if a.is_count else pl.Float64).alias(a.column)
+        for a in aggregates
+    )
+    for ref_id, ref in refs.items():
+        nothing = nothing.join(ref.empty.rename({VALUE: ref_columns[ref_id]}), on="__p", how="left")
+    empty = _evaluate_expr(kpi, nothing, expr, ["__p"])
+    return KpiValues(values, empty)
 
 
 def newest_query(opened: Opened, as_of: date) -> pl.LazyFrame | None:
@@ -160,7 +201,7 @@ def newest_query(opened: Opened, as_of: date) -> pl.LazyFrame | None:
     source = opened.source
     if source.fresh_within is None or source.time is None:
         return None
-    end = local_midnight(as_of + timedelta(days=1), opened.project_timezone)
+    end = local_midnight(as_of, opened.project_timezone)
     rows = opened.raw.select(source.time)
     predicate = opened.time_bounds(source.time, None, end)
     if predicate is not None:
@@ -177,7 +218,7 @@ def judge_freshness(
     """The newest time value (ISO text) and whether it is older than ``fresh_within``."""
     fresh = opened.source.fresh_within
     assert fresh is not None
-    now = local_midnight(as_of + timedelta(days=1), opened.project_timezone)
+    now = local_midnight(as_of, opened.project_timezone)  # as periods: the start of the day
     limit = now - timedelta(**{f"{fresh.unit}s": fresh.count})
     if newest is None:
         return None, True
@@ -188,14 +229,18 @@ def run_plans(plans: list[SourcePlan]) -> list[pl.DataFrame]:
     """Collect every source's fused query (in parallel); data errors name the source."""
     try:
         return pl.collect_all([p.query for p in plans])
-    except pl.exceptions.PolarsError:
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException:  # Polars errors, and panics (a BaseException) on odd data
         pass
     # find the source that failed, and say why in its terms
     frames = []
     for plan in plans:
         try:
             frames.append(plan.query.collect())
-        except pl.exceptions.PolarsError as exc:
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except BaseException as exc:
             source = plan.opened.source
             bad = find_bad_value(plan.opened, plan.opened.schema)
             if bad is not None:
@@ -268,7 +313,7 @@ def evaluate(
         for group in plan.groups:
             for kpi in group.kpis:
                 group_of[kpi.kpi.id] = (group, frame)
-    values: dict[str, pl.DataFrame] = {}
+    computed: dict[str, KpiValues] = {}
     for kpi in kpis:
         span = spans[str(kpi.kpi.grain)]
         own = None
@@ -276,8 +321,9 @@ def evaluate(
         if kpi.kpi.id in group_of:
             group, frame = group_of[kpi.kpi.id]
             own = _complete(frame, group, kpi, span, tz)
-        refs = {r: values[r] for r in kpi.depends if r in values}
-        values[kpi.kpi.id] = _kpi_values(kpi, own, refs, group, span, tz)
+        refs = {r: computed[r] for r in kpi.depends if r in computed}
+        computed[kpi.kpi.id] = _kpi_values(kpi, own, refs, group, span, tz)
+    values = {k: v.values for k, v in computed.items()}
     return Evaluation(as_of, evaluated, spans, values, plans, newest)
 
 

@@ -23,7 +23,7 @@ from typing import Any
 
 import polars as pl
 
-from kpispec.diagnostics import DataError, Diagnostic
+from kpispec.diagnostics import DataError, Diagnostic, Loc
 from kpispec.engine.periods import (
     index_expr,
     local_midnight,
@@ -35,10 +35,10 @@ from kpispec.engine.sources import Opened
 from kpispec.formula.analysis import FormulaInfo
 from kpispec.formula.compile import AggregateCompiler, CompileError, RowCompiler
 from kpispec.formula.functions import PERIOD_VARIABLES
-from kpispec.formula.nodes import Call, Name
+from kpispec.formula.nodes import Call, Name, Node
 from kpispec.spec.checks import CheckedKpi
 from kpispec.spec.loader import Snippet
-from kpispec.spec.model import Window
+from kpispec.spec.model import Source, Window
 
 KEYS = ["__p", "__dimension", "__member"]
 
@@ -101,14 +101,38 @@ def compile_error(exc: CompileError, snippet: Snippet, source_id: str) -> DataEr
     )
 
 
-def _uses_period_rows(info: FormulaInfo | None) -> bool:
-    if info is None:
-        return False
-    for call in info.aggregates:
-        for node in call.walk():
-            if isinstance(node, Name) and not node.quoted and node.name in PERIOD_VARIABLES:
-                return True
-    return False
+def _mentions_period(node: Node) -> bool:
+    return any(
+        isinstance(n, Name) and not n.quoted and n.name in PERIOD_VARIABLES for n in node.walk()
+    )
+
+
+def _uses_period_rows(kpi: CheckedKpi) -> bool:
+    """Whether the KPI reads period variables at row level (in aggregates or its filter)."""
+    calls = kpi.formula.aggregates if kpi.formula else []
+    return any(_mentions_period(c) for c in calls) or (
+        kpi.filter is not None and _mentions_period(kpi.filter.ast)
+    )
+
+
+def column_loc(name: str, kpis: Iterable[CheckedKpi], source: Source) -> Loc:
+    """Where the specs use column ``name`` of ``source`` first (for data errors)."""
+    for kpi in kpis:
+        for info, snippet in ((kpi.formula, kpi.kpi.formula), (kpi.filter, kpi.kpi.filter)):
+            if info is None or snippet is None:
+                continue
+            for node in info.columns:
+                if node.name == name:
+                    loc = snippet.loc(node.start)
+                    return Loc(loc.file, loc.line, loc.col, node.end - node.start)
+        for dim, loc in zip(kpi.kpi.dimensions, kpi.kpi.dimension_locs, strict=False):
+            if dim == name:
+                return loc
+        if kpi.kpi.time == name and "time" in kpi.kpi.locs:
+            return kpi.kpi.locs["time"]
+    if source.time == name and "time" in source.locs:
+        return source.locs["time"]
+    return source.locs.get("filter", source.loc)
 
 
 def time_column(kpi: CheckedKpi, opened: Opened) -> str | None:
@@ -181,6 +205,25 @@ def _placed(
             )
         if group.window.kind == "all":
             lo, hi = pl.max_horizontal(own, first), last
+        elif group.window.unit == "month" and span.grain in ("day", "week"):
+            # [end - N months, end) with month ends clamped cannot be inverted exactly:
+            # take every candidate period, then keep those whose window starts by the row
+            shifted = local.dt.offset_by(offset_string(group.window.count, "month")).dt.offset_by(
+                "3d"
+            )
+            lo, hi = (
+                pl.max_horizontal(own, first),
+                pl.min_horizontal(index_expr(span.grain, shifted), last),
+            )
+            placed = rows.with_columns(
+                pl.int_ranges(lo, hi + 1, dtype=pl.Int64).alias("__p")
+            ).explode("__p")
+            starts = window_starts(span, group.window, opened.project_timezone).lazy()
+            return (
+                placed.join(starts, on="__p", how="inner")
+                .filter(local >= pl.col("__window_start"))
+                .drop("__window_start")
+            )
         else:
             shifted = local.dt.offset_by(offset_string(group.window.count, group.window.unit))
             lo, hi = (
@@ -191,6 +234,22 @@ def _placed(
         rows.with_columns(pl.int_ranges(lo, hi + 1, dtype=pl.Int64).alias("__p"))
         .explode("__p")
         .filter(pl.col("__p").is_not_null())
+    )
+
+
+def window_starts(span: Span, window: Window, tz: str) -> pl.DataFrame:
+    """Where each period's rolling window starts: its end moved back by the window."""
+    return pl.DataFrame(
+        {
+            "__p": list(span.indexes()),
+            "__window_start": [
+                local_midnight(
+                    shift_date(period_start(span.grain, i + 1), -window.count, window.unit), tz
+                )
+                for i in span.indexes()
+            ],
+        },
+        schema={"__p": pl.Int64, "__window_start": pl.Datetime("us", tz)},
     )
 
 
@@ -213,7 +272,7 @@ def plan_source(
     if source_filter is not None:
         columns.extend(c for c in source_filter.column_names if c not in columns)
     for name in columns:
-        opened.column(name, source.locs.get("time", source.loc))
+        opened.column(name, column_loc(name, kpis, source))
     groups: dict[tuple[Any, ...], Group] = {}
     for kpi in kpis:
         key = (time_column(kpi, opened), str(kpi.kpi.grain), kpi.kpi.window)
@@ -232,10 +291,13 @@ def plan_source(
             typed = rows_compiler.visit(source_filter.ast)
         except CompileError as exc:
             raise compile_error(exc, source.filter, source.id) from None
-        # the source filter reads normalised values; apply it after normalising
+        # the source filter reads normalised values; apply it after normalising (or, when it
+        # reads period variables, once rows are placed in their periods)
         filter_expr: pl.Expr | None = typed.expr
+        filter_per_period = _mentions_period(source_filter.ast)
     else:
         filter_expr = None
+        filter_per_period = False
 
     branches: list[pl.LazyFrame] = []
     for group in groups.values():
@@ -251,7 +313,7 @@ def plan_source(
             if predicate is not None:
                 rows = rows.filter(predicate)
         rows = opened.normalize(rows, columns)
-        if filter_expr is not None:
+        if filter_expr is not None and not filter_per_period:
             rows = rows.filter(filter_expr)
         if group.time is not None and not opened.pushable(group.time):
             local = opened.time_expr(group.time)
@@ -260,8 +322,10 @@ def plan_source(
             if end is not None:
                 rows = rows.filter(local < local_midnight(end, tz))
         rows = _placed(rows, group, span, opened, collapse)
-        if any(_uses_period_rows(k.formula) or _uses_period_rows(k.filter) for k in group.kpis):
+        if filter_per_period or any(_uses_period_rows(k) for k in group.kpis):
             rows = rows.join(spine(span, tz).lazy(), on="__p", how="left")
+        if filter_expr is not None and filter_per_period:
+            rows = rows.filter(filter_expr)
 
         per_kpi: dict[str, list[tuple[str, pl.Expr]]] = {}
         for kpi in group.kpis:

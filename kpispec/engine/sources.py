@@ -12,7 +12,8 @@ import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     import polars as pl
 
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_OFFSET = re.compile(r"(Z|[+-]\d{2}(:?\d{2})?)$")
 CSV_INFER_ROWS = 10_000
 
 
@@ -36,6 +38,20 @@ def data_error(
     return DataError(
         [Diagnostic(code, f"source `{source.id}`: {message}", loc or source.loc, hint)]
     )
+
+
+def localize(expr: pl.Expr, zone: str) -> pl.Expr:
+    """Read naive wall-clock times in ``zone``.
+
+    An ambiguous time (the repeated hour in autumn) is read as the earlier one; a time that
+    does not exist (the skipped hour in spring) is moved forward by the gap, as clocks are.
+    """
+    import polars as pl
+
+    def at(e: pl.Expr) -> pl.Expr:
+        return e.dt.replace_time_zone(zone, ambiguous="earliest", non_existent="null")
+
+    return pl.coalesce(at(expr), at(expr + pl.duration(hours=1)))
 
 
 def _dtype(kind: ColumnType) -> Any:
@@ -62,6 +78,8 @@ class Opened:
     project_timezone: str
     files: list[Path] = field(default_factory=list)
     times: frozenset[str] = frozenset()  #: the time columns KPIs read
+    secrets: tuple[str, ...] = ()  #: resolved ${ENV} values, kept out of messages
+    _offsets: dict[str, bool] = field(default_factory=dict)
 
     def column(self, name: str, loc: Loc | None = None) -> Any:
         """The raw dtype of ``name``; a data error naming the source if it is missing."""
@@ -97,7 +115,13 @@ class Opened:
             if isinstance(raw, pl.Datetime):
                 return expr, raw
             if raw == pl.String:
-                return expr.str.to_datetime(time_unit="us", strict=True), target
+                # text with an offset (2026-09-30T22:00:00+00:00) is an instant; without
+                # one it is wall-clock time in the source's zone
+                zone = "UTC" if self.has_offset(name) else self.timezone
+                parsed = expr.str.to_datetime(
+                    time_unit="us", time_zone=zone, strict=True, ambiguous="earliest"
+                )
+                return parsed, pl.Datetime("us", zone)
             return expr.cast(target, strict=True), target
         if declared == ColumnType.DATE:
             if raw == pl.String:
@@ -110,6 +134,18 @@ class Opened:
         if raw == target:
             return expr, raw
         return expr.cast(target, strict=True), target
+
+    def has_offset(self, name: str) -> bool:
+        """Whether a text column's timestamps carry a UTC offset (judged by its first value)."""
+        import polars as pl
+
+        if name not in self._offsets:
+            try:
+                sample = self.raw.select(pl.col(name).drop_nulls().first()).collect().item()
+            except Exception:  # a broken file: reading it again reports what is wrong
+                sample = None
+            self._offsets[name] = bool(sample and _OFFSET.search(str(sample).strip()))
+        return self._offsets[name]
 
     def normalized_schema(self) -> dict[str, Any]:
         import polars as pl
@@ -168,9 +204,7 @@ class Opened:
             expr, dtype = self._convert(name)
             if isinstance(dtype, pl.Datetime):
                 if dtype.time_zone is None:
-                    expr = expr.dt.replace_time_zone(
-                        self.timezone, ambiguous="earliest", non_existent="null"
-                    )
+                    expr = localize(expr, self.timezone)
                 expr = expr.dt.convert_time_zone(self.project_timezone).dt.cast_time_unit("us")
             exprs.append(expr.alias(name))
         return lf.with_columns(exprs) if exprs else lf
@@ -182,9 +216,7 @@ class Opened:
         col = pl.col(column)
         dtype = self.normalized_schema()[column]
         if dtype == pl.Date:
-            return col.cast(pl.Datetime("us")).dt.replace_time_zone(
-                self.project_timezone, ambiguous="earliest", non_existent="null"
-            )
+            return localize(col.cast(pl.Datetime("us")), self.project_timezone)
         return col
 
 
@@ -201,6 +233,28 @@ def resolve_url(url: str, source: Source) -> str:
         return value
 
     return _ENV.sub(replace, url)
+
+
+def secrets_of(template: str, url: str) -> list[str]:
+    """What must never be printed: the values of ${ENV} references and the URL's password."""
+    from urllib.parse import unquote, urlsplit
+
+    found = [os.environ.get(m.group(1), "") for m in _ENV.finditer(template)]
+    try:
+        password = urlsplit(url).password
+    except ValueError:
+        password = None
+    if password:
+        found += [password, unquote(password)]
+    # a driver may quote only the part of a secret after a character that broke the URL
+    found += [piece for s in list(found) for piece in re.split(r"[@:/?#%\s]", s) if len(piece) >= 4]
+    return sorted({s for s in found if len(s) >= 3}, key=len, reverse=True)
+
+
+def scrub(text: str, secrets: list[str]) -> str:
+    for secret in secrets:
+        text = text.replace(secret, "***")
+    return text
 
 
 def _scan_files(source: Source, files: list[Path]) -> pl.LazyFrame:
@@ -239,12 +293,12 @@ def _connect(url: str, root: Path) -> Any:
             import sqlite3
 
             if target not in (":memory:",) and not Path(target).is_file():
-                raise FileNotFoundError(target)
+                raise FileNotFoundError(f"the database file {target} does not exist")
             return sqlite3.connect(f"file:{target}?mode=ro", uri=True)
         import duckdb
 
         if target not in ("", ":memory:") and not Path(target).is_file():
-            raise FileNotFoundError(target)
+            raise FileNotFoundError(f"the database file {target} does not exist")
         return duckdb.connect(target or ":memory:", read_only=bool(target and target != ":memory:"))
     if scheme in ("postgresql", "postgres"):
         import psycopg
@@ -260,6 +314,7 @@ def _read_sql(source: Source, project: Project, columns: list[str] | None) -> pl
     if conn_spec is None:
         raise data_error(source, "D106", f"unknown connection `{source.connection}`")
     url = resolve_url(conn_spec.url, source)
+    secrets = secrets_of(conn_spec.url, url)
     query = source.sql or ""
     if columns:
         quoted = ", ".join('"' + c.replace('"', '""') + '"' for c in columns)
@@ -278,7 +333,8 @@ def _read_sql(source: Source, project: Project, columns: list[str] | None) -> pl
         raise data_error(
             source,
             "D106",
-            f"cannot connect to the database of connection `{source.connection}`: {_first_line(exc)}",
+            f"cannot connect to the database of connection `{source.connection}`: "
+            + scrub(_first_line(exc), secrets),
             "check the URL, the server, and the credentials in the environment",
             conn_spec.loc,
         ) from None
@@ -291,14 +347,24 @@ def _read_sql(source: Source, project: Project, columns: list[str] | None) -> pl
         raise data_error(
             source,
             "D107",
-            f"the query failed: {_first_line(exc)}",
+            "the query failed: " + scrub(_first_line(exc), secrets),
             "run the query in the database's own client to see the full error",
             source.locs.get("sql", source.loc),
         ) from None
     finally:
         conn.close()
-    data = {name: [row[i] for row in rows] for i, name in enumerate(names)}
+    data = {name: _plain_values([row[i] for row in rows]) for i, name in enumerate(names)}
     return pl.DataFrame(data, strict=False, infer_schema_length=None).lazy()
+
+
+_NATIVE = (bool, int, float, str, bytes, Decimal, datetime, date, time, timedelta)
+
+
+def _plain_values(values: list[Any]) -> list[Any]:
+    """Driver values Polars has no type for (UUIDs, IP addresses, ...) become text."""
+    if all(v is None or isinstance(v, _NATIVE) for v in values):
+        return values
+    return [None if v is None else v if isinstance(v, _NATIVE) else str(v) for v in values]
 
 
 def _first_line(exc: BaseException) -> str:
@@ -341,6 +407,9 @@ def open_source(
     try:
         schema = dict(raw.collect_schema())
     except Exception as exc:
+        odd = _odd_file_out(source, files)
+        if odd is not None:
+            raise DataError([odd]) from None
         raise data_error(
             source,
             "D102",
@@ -352,19 +421,65 @@ def open_source(
     return Opened(source, raw, schema, timezone, project.timezone, files)
 
 
+def _odd_file_out(source: Source, files: list[Path]) -> Diagnostic | None:
+    """For a glob of CSV files: the first file whose columns differ from the first one's."""
+    import csv as csvlib
+
+    if source_format(source) != "csv" or len(files) < 2:
+        return None
+    headers = []
+    for file in files:
+        with file.open(newline="", encoding="utf-8-sig") as handle:
+            headers.append(next(csvlib.reader(handle), []))
+    for file, header in zip(files[1:], headers[1:], strict=True):
+        missing = [c for c in headers[0] if c not in header]
+        extra = [c for c in header if c not in headers[0]]
+        if missing or extra:
+            what = (
+                f"has no column `{missing[0]}`" if missing else f"has an extra column `{extra[0]}`"
+            )
+            return Diagnostic(
+                "D104",
+                f"source `{source.id}`: {file.name} {what}; every file of a glob needs the same columns",
+                source.locs.get("path", source.loc),
+                did_you_mean(missing[0], header) if missing else None,
+            )
+    return None
+
+
 def find_bad_value(opened: Opened, columns: Iterable[str]) -> Diagnostic | None:
-    """After a failed read: the first value that does not parse, with its file and row."""
+    """After a failed read, what went wrong, in the data's terms.
+
+    A file of a glob that lacks a column the KPIs use (D104), or the first value that
+    does not parse as its declared type, with its file and line (D103).
+    """
     import polars as pl
 
     source = opened.source
-    fmt = source_format(source)
-    if fmt != "csv":
+    if source_format(source) != "csv":
         return None
+    wanted = list(columns)
     for file in opened.files:
-        text = pl.read_csv(file, infer_schema=False)
-        for name in columns:
+        try:
+            text = pl.read_csv(file, infer_schema=False)
+        except Exception as exc:  # the file itself is broken: say so, naming it
+            return Diagnostic(
+                "D102",
+                f"source `{source.id}`: cannot read {file.name}: {_first_line(exc)}",
+                source.locs.get("path", source.loc),
+                "check that the file is valid CSV (quotes closed, one header line)",
+            )
+        missing = [c for c in wanted if c not in text.columns]
+        if missing:
+            return Diagnostic(
+                "D104",
+                f"source `{source.id}`: {file.name} has no column `{missing[0]}`",
+                source.locs.get("path", source.loc),
+                did_you_mean(missing[0], text.columns) or f"its columns: {', '.join(text.columns)}",
+            )
+        for name in wanted:
             declared = source.columns.get(name)
-            if declared is None or name not in text.columns:
+            if declared is None:
                 continue
             values = text.get_column(name)
             if declared == ColumnType.DATETIME:
@@ -383,8 +498,8 @@ def find_bad_value(opened: Opened, columns: Iterable[str]) -> Diagnostic | None:
                 return Diagnostic(
                     "D103",
                     f"source `{source.id}`: value {values[row]!r} in column `{name}` of "
-                    f"{file.name} (row {row + 2}) is not a valid {declared}",
-                    source.locs.get("columns", source.loc),
+                    f"{file.name} (line {row + 2}) is not a valid {declared}",
+                    source.column_locs.get(name, source.locs.get("columns", source.loc)),
                     "fix the value in the data, or declare the column with another type",
                 )
     return None

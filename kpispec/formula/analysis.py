@@ -230,10 +230,10 @@ class _Analyzer:
                 )
         elif name == "round" and n == 2:
             digits = _number(node.args[1])
-            if digits is None or digits != int(digits):
+            if digits is None or digits != int(digits) or digits < 0:
                 self.problem(
                     "E309",
-                    "round takes a whole number of decimals",
+                    "round takes a whole number of decimals, 0 or more",
                     node.args[1],
                     "e.g. round(x, 2)",
                 )

@@ -44,6 +44,7 @@ NUMBER, STRING, BOOLEAN, DATETIME, DATE, NULL = (
     "date",
     "null",
 )
+DURATION = "duration"
 PERIOD_COLUMNS = {
     "period_start": "__period_start",
     "period_end": "__period_end",
@@ -74,6 +75,8 @@ def kind_of(dtype: Any) -> str:
         return DATETIME
     if dtype == pl.Date:
         return DATE
+    if isinstance(dtype, pl.Duration):
+        return DURATION
     return STRING
 
 
@@ -271,7 +274,7 @@ class _Scalar(Visitor[Typed]):
             return Typed(args[0].expr.abs(), NUMBER)
         if name == "round":
             _check(args[0], (NUMBER,), node, "round")
-            digits = int(args[1].literal) if len(args) > 1 else 0
+            digits = int(args[1].literal) if len(args) > 1 and args[1].literal is not None else 0
             return Typed(
                 args[0].expr.cast(pl.Float64).round(digits, mode="half_away_from_zero"), NUMBER
             )

@@ -16,6 +16,10 @@ from kpispec.spec.loader import Document, LoadError, display_name, load_document
 from kpispec.spec.project import find_layout, spec_files
 from kpispec.spec.schema import PROJECT_SCHEMA, SPEC_SCHEMA, validate_document
 
+#: Validation codes about the data rather than the specs: evaluation reports them as data
+#: errors (exit status 3) in its own terms.
+DATA_CODES = frozenset({"E411"})
+
 
 @dataclass
 class Loaded:
@@ -29,6 +33,11 @@ class Loaded:
     @property
     def ok(self) -> bool:
         return not any(d.is_error for d in self.diagnostics)
+
+    @property
+    def spec_errors(self) -> list[Diagnostic]:
+        """Errors in the specs themselves; a missing data file is left to evaluation."""
+        return [d for d in self.diagnostics if d.is_error and d.code not in DATA_CODES]
 
 
 def load(

@@ -98,8 +98,11 @@ class Amount:
     relative: bool = False
 
     def __str__(self) -> str:
-        text = f"{self.value:+g}" if self.relative else f"{self.value:g}"
-        return f"{text}%" if self.relative else text
+        value = self.value
+        text = str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
+        if self.relative:
+            return ("+" if value >= 0 else "") + text + "%"
+        return text
 
 
 @dataclass(frozen=True, slots=True)
