@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -32,3 +33,28 @@ def test_example(example: Example, tmp_path: Path) -> None:
 
 def test_the_docs_have_examples() -> None:
     assert len(ALL) >= 1
+
+
+PYTHON = re.compile(r"^```python\n(.*?)^```", re.S | re.M)
+PY_EXAMPLES = [
+    (page, text.count("\n", 0, m.start()) + 2, m.group(1))
+    for page in PAGES
+    for text in [page.read_text(encoding="utf-8")]
+    for m in PYTHON.finditer(text)
+]
+
+
+@pytest.mark.parametrize(
+    ("page", "line", "code"), PY_EXAMPLES, ids=[f"{p.name}:{n}" for p, n, _ in PY_EXAMPLES]
+)
+def test_python_example(page: Path, line: int, code: str, tmp_path: Path, monkeypatch) -> None:
+    """Python examples run as written, from a folder laid out like the repository."""
+    import kpispec
+    from kpispec.results import dumps
+
+    for name in ("specs", "schemas"):
+        (tmp_path / name).symlink_to(ROOT / name)
+    doc = kpispec.evaluate(ROOT / "specs", as_of="2026-11-22")
+    (tmp_path / "results.json").write_text(dumps(doc), encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    exec(compile(code, f"{page.name}:{line}", "exec"), {"__name__": "__example__"})
