@@ -77,7 +77,12 @@ def _usage_error(message: str, hint: str | None = None) -> typer.Exit:
 
 @app.command()
 def validate(
-    path: PathArg = Path("."),
+    paths: Annotated[
+        list[Path] | None,
+        typer.Argument(
+            help="Project folders or spec files (default: the current folder).", show_default=False
+        ),
+    ] = None,
     format: Annotated[
         DiagnosticFormat, typer.Option("--format", "-f", help="Output format of the diagnostics.")
     ] = DiagnosticFormat.text,
@@ -89,12 +94,22 @@ def validate(
     from kpispec.diagnostics import format_github, format_json, format_text
     from kpispec.spec.load import load
 
-    if not path.exists():
-        raise _usage_error(
-            f"no such file or folder: {path}", "name a project folder or a spec file"
-        )
-    loaded = load(path, data=not no_data, allow_outside_root=allow_outside_root, strict=strict)
-    diagnostics = loaded.diagnostics
+    paths = paths or [Path(".")]
+    for path in paths:
+        if not path.exists():
+            raise _usage_error(
+                f"no such file or folder: {path}", "name a project folder or a spec file"
+            )
+    diagnostics: list = []  # type: ignore[type-arg]
+    sources: dict[str, str] = {}
+    kpis = cards = 0
+    for path in paths:  # several paths (a pre-commit hook passes the changed files)
+        loaded = load(path, data=not no_data, allow_outside_root=allow_outside_root, strict=strict)
+        diagnostics.extend(d for d in loaded.diagnostics if d not in diagnostics)
+        sources.update(loaded.sources)
+        kpis = max(kpis, len(loaded.checked.project.all_kpis()))
+        cards = max(cards, len(loaded.checked.project.scorecards))
+    ok = not any(d.is_error for d in diagnostics)
     if format is DiagnosticFormat.json:
         typer.echo(format_json(diagnostics))
     elif format is DiagnosticFormat.github:
@@ -102,11 +117,9 @@ def validate(
             typer.echo(format_github(d))
     else:
         for d in diagnostics:
-            typer.echo(format_text(d, loaded.sources) + "\n")
-        project = loaded.checked.project
+            typer.echo(format_text(d, sources) + "\n")
         errors = sum(d.is_error for d in diagnostics)
         warnings = len(diagnostics) - errors
-        kpis, cards = len(project.all_kpis()), len(project.scorecards)
         if errors:
             summary = f"{errors} error{'s' * (errors != 1)}"
             if warnings:
@@ -118,7 +131,7 @@ def validate(
                 f"valid: {kpis} KPI{'s' * (kpis != 1)} in {cards} scorecard{'s' * (cards != 1)}{note}",
                 err=True,
             )
-    raise typer.Exit(EXIT_OK if loaded.ok else EXIT_INVALID)
+    raise typer.Exit(EXIT_OK if ok else EXIT_INVALID)
 
 
 AsOf = Annotated[
@@ -245,9 +258,115 @@ def _write_output(output: Path, text: str) -> None:
         ) from None
 
 
+class CheckFormat(StrEnum):
+    text = "text"
+    json = "json"
+    junit = "junit"
+    github = "github"
+    markdown = "markdown"
+
+
+def _spec_prefix(root: Path) -> str:
+    """The project root as CI tools want spec paths: relative to the workspace (or cwd)."""
+    import os
+
+    base = os.environ.get("GITHUB_WORKSPACE") or os.getcwd()
+    relative = os.path.relpath(root, base)
+    return "" if relative == "." else relative.replace(os.sep, "/") + "/"
+
+
+@app.command()
+def check(
+    path: PathArg = Path("."),
+    format: Annotated[
+        CheckFormat, typer.Option("--format", "-f", help="text, json, junit, github or markdown.")
+    ] = CheckFormat.text,
+    fail_on: Annotated[
+        str,
+        typer.Option(
+            "--fail-on", help="Fail on gated targets that are: missed, at_risk, or never."
+        ),
+    ] = "missed",
+    junit: Annotated[
+        Path | None, typer.Option("--junit", help="Also write a JUnit XML report here.")
+    ] = None,
+    markdown: Annotated[
+        Path | None, typer.Option("--markdown", help="Also write a Markdown summary here.")
+    ] = None,
+    json_file: Annotated[
+        Path | None,
+        typer.Option("--json", help="Also write the results document with the verdict here."),
+    ] = None,
+    as_of: AsOf = None,
+    period: PeriodOpt = None,
+    scorecard: ScorecardOpt = None,
+    allow_outside_root: AllowOutside = False,
+) -> None:
+    """The CI gate: evaluate, judge every target, and fail when a gated target is missed."""
+    import os
+
+    from kpispec import api
+    from kpispec.gate import (
+        github,
+    )
+    from kpispec.gate import (
+        junit as junit_report,
+    )
+    from kpispec.gate import (
+        markdown as md_report,
+    )
+    from kpispec.gate import (
+        text as text_report,
+    )
+    from kpispec.gate.verdict import FailOn, judge
+    from kpispec.results import dumps
+
+    try:
+        line = FailOn(fail_on)
+    except ValueError:
+        raise _usage_error(
+            f"--fail-on cannot be {fail_on!r}", "write --fail-on missed, at_risk or never"
+        ) from None
+    loaded = _load_or_exit(path, allow_outside_root)
+    doc = api.evaluate(loaded, as_of=as_of, period=period, scorecards=scorecard)
+    verdict = judge(doc, line)
+    doc_with_verdict = {**doc, "verdict": verdict.to_json()}
+    prefix = _spec_prefix(loaded.checked.project.root)
+    outputs = {
+        CheckFormat.text: lambda: text_report.render(verdict, prefix),
+        CheckFormat.json: lambda: dumps(doc_with_verdict),
+        CheckFormat.junit: lambda: junit_report.render(verdict, prefix),
+        CheckFormat.github: lambda: github.render(verdict, prefix),
+        CheckFormat.markdown: lambda: md_report.render(verdict, doc),
+    }
+    for file, kind in (
+        (junit, CheckFormat.junit),
+        (markdown, CheckFormat.markdown),
+        (json_file, CheckFormat.json),
+    ):
+        if file is not None:
+            _write_output(file, outputs[kind]())
+    typer.echo(outputs[format](), nl=False)
+    summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if summary:
+        try:  # appended, never overwritten: other steps write there too
+            with open(summary, "a", encoding="utf-8") as handle:
+                handle.write(md_report.render(verdict, doc) + "\n")
+        except OSError as exc:
+            typer.echo(
+                f"warning: cannot append to GITHUB_STEP_SUMMARY: {exc.strerror or exc}", err=True
+            )
+    raise typer.Exit(EXIT_OK if verdict.passed else EXIT_FAILED)
+
+
 @app.command("test")
 def test_(
-    path: PathArg = Path("."),
+    paths: Annotated[
+        list[Path] | None,
+        typer.Argument(
+            help="Project folders or spec files (default: the current folder).", show_default=False
+        ),
+    ] = None,
     scorecard: ScorecardOpt = None,
     as_of: AsOf = None,
     allow_outside_root: AllowOutside = False,
@@ -257,16 +376,20 @@ def test_(
     from kpispec.diagnostics import format_text
     from kpispec.engine.spectests import run_tests
 
-    loaded = _load_or_exit(path, allow_outside_root)
-    chosen = _chosen_scorecards(loaded, scorecard)
-    outcomes = run_tests(loaded.checked, as_of=parse_as_of(as_of), scorecards=chosen)
-    for outcome in outcomes:
-        verdict = "PASS" if outcome.passed else "FAIL"
-        typer.echo(f"{verdict} {outcome.loc}: {outcome.test.name} ({outcome.test.kpi})")
-        if not outcome.passed:
-            typer.echo(f"     {outcome.message}")
-            for d in outcome.diagnostics:
-                typer.echo("     " + format_text(d, loaded.sources).replace("\n", "\n     "))
+    outcomes = []
+    for path in paths or [Path(".")]:
+        loaded = _load_or_exit(path, allow_outside_root)
+        chosen = _chosen_scorecards(loaded, scorecard)
+        for outcome in run_tests(loaded.checked, as_of=parse_as_of(as_of), scorecards=chosen):
+            if any(o.test is outcome.test or o.loc == outcome.loc for o in outcomes):
+                continue  # two paths of one project
+            outcomes.append(outcome)
+            verdict = "PASS" if outcome.passed else "FAIL"
+            typer.echo(f"{verdict} {outcome.loc}: {outcome.test.name} ({outcome.test.kpi})")
+            if not outcome.passed:
+                typer.echo(f"     {outcome.message}")
+                for d in outcome.diagnostics:
+                    typer.echo("     " + format_text(d, loaded.sources).replace("\n", "\n     "))
     failed = sum(not o.passed for o in outcomes)
     typer.echo(f"{len(outcomes) - failed} passed, {failed} failed")
     raise typer.Exit(EXIT_FAILED if failed else EXIT_OK)

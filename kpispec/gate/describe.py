@@ -1,0 +1,48 @@
+"""Words for a judged KPI, shared by every CI format: its value, bound, deadline, owner."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kpispec.report.format import format_value
+
+
+def value_text(kpi: dict[str, Any], value: float | None, locale: str) -> str:
+    return format_value(
+        value, kpi["unit"], locale, decimals=kpi["decimals"], currency=kpi["currency"]
+    )
+
+
+def bound_text(kpi: dict[str, Any], locale: str) -> str:
+    bound = kpi["bound"]
+    if bound is None:
+        return "no target"
+    lo, hi = bound["min"], bound["max"]
+    if lo is not None and hi is not None:
+        return f"{value_text(kpi, lo, locale)} to {value_text(kpi, hi, locale)}"
+    if lo is not None:
+        return f"≥ {value_text(kpi, lo, locale)}"
+    return f"≤ {value_text(kpi, hi, locale)}"
+
+
+def owner_text(kpi: dict[str, Any]) -> str:
+    owner = kpi["owner"] or {}
+    return owner.get("name") or owner.get("team") or owner.get("email") or ""
+
+
+def sentence(card: dict[str, Any], kpi: dict[str, Any]) -> str:
+    """``Conversion rate 2026-10: 2.9% (target ≥ 3.3% by 2026-12-31; missed)``."""
+    locale = card["locale"]
+    value = value_text(kpi, kpi["value"], locale)
+    parts = [f"target {bound_text(kpi, locale)}"]
+    if kpi["deadline"]:
+        parts[0] += f" by {kpi['deadline']}"
+    parts.append(kpi["status"].replace("_", " "))
+    if kpi["stale"]:
+        parts.append("stale data")
+    return f"{kpi['name']} {kpi['period']['label']}: {value} ({'; '.join(parts)})"
+
+
+def spec_place(kpi: dict[str, Any]) -> tuple[str, int]:
+    """The spec file and the line a CI message points at: the target, else the KPI."""
+    return kpi["file"], kpi["target_line"] or kpi["line"]

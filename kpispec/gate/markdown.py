@@ -1,0 +1,83 @@
+"""``check --format markdown``: a summary fit for a pull-request comment or a job summary."""
+
+from __future__ import annotations
+
+from kpispec.gate.describe import bound_text, owner_text, value_text
+from kpispec.gate.verdict import FAIL, WARN, Judged, Verdict
+from kpispec.report.sparkline import sparkline
+
+STATUS_WORD = {
+    "met": "✅ met",
+    "at_risk": "⚠️ at risk",
+    "missed": "❌ missed",
+    "no_data": "◌ no data",
+    "no_target": "· no target",
+}
+
+
+def _cell(text: str) -> str:
+    """Text safe inside a Markdown table cell (and free of raw HTML)."""
+    return (
+        text.replace("&", "&amp;")
+        .replace("<", "&lt;")
+        .replace(">", "&gt;")
+        .replace("|", "\\|")
+        .replace("\n", " ")
+    )
+
+
+def _row(judged: Judged) -> str:
+    card, kpi = judged.card, judged.kpi
+    locale = card["locale"]
+    values = [p["value"] for p in kpi["series"]]
+    change = kpi["previous"]["change"]
+    cells = [
+        f"{_cell(kpi['name'])} (`{kpi['id']}`)",
+        _cell(card["title"]),
+        kpi["period"]["label"],
+        _cell(value_text(kpi, kpi["value"], locale)),
+        _cell(bound_text(kpi, locale)),
+        kpi["deadline"] or "",
+        STATUS_WORD[kpi["status"]] + (" (stale)" if kpi["stale"] else ""),
+        sparkline(values),
+        "" if change is None else ("▲" if change > 0 else "▼" if change < 0 else "="),
+        _cell(owner_text(kpi)),
+    ]
+    return "| " + " | ".join(cells) + " |"
+
+
+HEADER = (
+    "| KPI | Scorecard | Period | Value | Target | Deadline | Status | Trend | Δ | Owner |\n"
+    "| --- | --- | --- | ---: | ---: | --- | --- | --- | :-: | --- |"
+)
+
+
+def render(verdict: Verdict, doc: dict) -> str:  # type: ignore[type-arg]
+    summary = doc["summary"]
+    head = "❌ **KPI check failed**" if not verdict.passed else "✅ **KPI check passed**"
+    counts = ", ".join(
+        f"{summary[key]} {STATUS_WORD[key].split(' ', 1)[1]}"
+        for key in ("met", "at_risk", "missed", "no_data", "no_target")
+    )
+    lines = [
+        "## KPI scorecard check",
+        "",
+        f"{head}: {counts} of {summary['kpis']} KPIs (as of {doc['as_of']}, failing on {verdict.fail_on}).",
+        "",
+    ]
+    attention = [j for j in verdict.judged if j.outcome in (FAIL, WARN)]
+    attention.sort(key=lambda j: j.outcome != FAIL)
+    if attention:
+        lines += [HEADER, *(_row(j) for j in attention), ""]
+    rest = [j for j in verdict.judged if j.outcome not in (FAIL, WARN)]
+    if rest:
+        lines += [
+            f"<details><summary>{len(rest)} other KPIs</summary>",
+            "",
+            HEADER,
+            *(_row(j) for j in rest),
+            "",
+            "</details>",
+            "",
+        ]
+    return "\n".join(lines)

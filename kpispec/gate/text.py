@@ -1,0 +1,30 @@
+"""``check --format text``: the failing and at-risk KPIs first, then a one-line verdict."""
+
+from __future__ import annotations
+
+from kpispec.gate.describe import owner_text, sentence, spec_place
+from kpispec.gate.verdict import FAIL, PASS, SKIP, WARN, Verdict
+
+LABEL = {FAIL: "FAIL", WARN: "WARN", PASS: "ok  ", SKIP: "--  "}
+ORDER = {FAIL: 0, WARN: 1, PASS: 2, SKIP: 3}
+
+
+def render(verdict: Verdict, root: str = "") -> str:
+    lines = []
+    for judged in sorted(verdict.judged, key=lambda j: ORDER[j.outcome]):
+        card, kpi = judged.card, judged.kpi
+        file, line = spec_place(kpi)
+        owner = owner_text(kpi)
+        where = f"{root}{file}:{line}"
+        lines.append(
+            f"{LABEL[judged.outcome]} {card['id']}/{kpi['id']}: {sentence(card, kpi)}"
+            + (f" owner {owner}" if owner else "")
+            + f" [{where}]"
+        )
+    counts = {k: sum(j.outcome == k for j in verdict.judged) for k in (FAIL, WARN, PASS, SKIP)}
+    result = "failed" if not verdict.passed else "passed"
+    lines.append(
+        f"kpispec check {result}: {counts[FAIL]} failing, {counts[WARN]} warning, "
+        f"{counts[PASS]} passing, {counts[SKIP]} without target (fail on: {verdict.fail_on})"
+    )
+    return "\n".join(lines) + "\n"
