@@ -271,7 +271,7 @@ def _spec_prefix(root: Path) -> str:
     import os
 
     base = os.environ.get("GITHUB_WORKSPACE") or os.getcwd()
-    relative = os.path.relpath(root, base)
+    relative = os.path.relpath(os.path.realpath(root), os.path.realpath(base))
     return "" if relative == "." else relative.replace(os.sep, "/") + "/"
 
 

@@ -34,9 +34,11 @@ def sentence(card: dict[str, Any], kpi: dict[str, Any]) -> str:
     """``Conversion rate 2026-10: 2.9% (target ≥ 3.3% by 2026-12-31; missed)``."""
     locale = card["locale"]
     value = value_text(kpi, kpi["value"], locale)
-    parts = [f"target {bound_text(kpi, locale)}"]
-    if kpi["deadline"]:
-        parts[0] += f" by {kpi['deadline']}"
+    parts = []
+    if kpi["bound"] is not None:
+        parts.append(f"target {bound_text(kpi, locale)}")
+        if kpi["deadline"]:
+            parts[0] += f" by {kpi['deadline']}"
     parts.append(kpi["status"].replace("_", " "))
     if kpi["stale"]:
         parts.append("stale data")

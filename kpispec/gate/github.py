@@ -19,8 +19,13 @@ def render(verdict: Verdict, root: str = "") -> str:
         items = [j for j in verdict.judged if j.outcome == outcome]
         for judged in items[:MAX_PER_KIND]:
             file, line = spec_place(judged.kpi)
+            status = judged.kpi["status"]
             title = f"KPI {judged.kpi['name']} " + (
-                "missed its target" if outcome == FAIL else "needs a look"
+                "missed its target"
+                if status == "missed"
+                else "is at risk"
+                if status == "at_risk"
+                else "needs a look"
             )
             lines.append(
                 github_command(
@@ -33,6 +38,11 @@ def render(verdict: Verdict, root: str = "") -> str:
             )
         if len(items) > MAX_PER_KIND:
             rest = len(items) - MAX_PER_KIND
-            noun = "failing KPIs" if outcome == FAIL else "KPIs with warnings"
-            lines.append(github_command(kind, f"and {rest} more {noun}: see the job summary"))
+            if outcome == FAIL:
+                noun = "failing KPI" if rest == 1 else "failing KPIs"
+            else:
+                noun = "KPI with a warning" if rest == 1 else "KPIs with warnings"
+            lines.append(
+                github_command(kind, f"and {rest} more {noun} (kpispec check lists them all)")
+            )
     return "\n".join(lines) + ("\n" if lines else "")

@@ -6,11 +6,19 @@ value against the bound, a KPI without target is ``skipped``; warnings go to ``s
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from collections import defaultdict
 
 from kpispec.gate.describe import bound_text, sentence, spec_place, value_text
 from kpispec.gate.verdict import FAIL, SKIP, WARN, Judged, Verdict
+
+_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def _xml(text: str) -> str:
+    """Text XML can hold: control characters have no place in it."""
+    return _ILLEGAL.sub("\ufffd", text)
 
 
 def _case(judged: Judged, root: str) -> ET.Element:
@@ -20,20 +28,20 @@ def _case(judged: Judged, root: str) -> ET.Element:
         "testcase",
         {
             "classname": card["id"],
-            "name": f"{kpi['name']} ({kpi['id']})",
-            "file": f"{root}{file}",
+            "name": _xml(f"{kpi['name']} ({kpi['id']})"),
+            "file": _xml(f"{root}{file}"),
             "line": str(line),
             "time": "0",
         },
     )
-    text = sentence(card, kpi)
+    text = _xml(sentence(card, kpi))
     if judged.outcome == FAIL:
         locale = card["locale"]
         message = (
             f"{kpi['status'].replace('_', ' ')}: {value_text(kpi, kpi['value'], locale)} "
             f"against {bound_text(kpi, locale)} in {kpi['period']['label']}"
         )
-        failure = ET.SubElement(case, "failure", {"message": message, "type": kpi["status"]})
+        failure = ET.SubElement(case, "failure", {"message": _xml(message), "type": kpi["status"]})
         failure.text = f"{text}\n{root}{file}:{line}"
     elif judged.outcome == SKIP:
         ET.SubElement(case, "skipped", {"message": "no target"})
@@ -61,7 +69,7 @@ def render(verdict: Verdict, root: str = "") -> str:
             suites,
             "testsuite",
             {
-                "name": card_id,
+                "name": _xml(card_id),
                 "tests": str(len(items)),
                 "failures": str(sum(j.outcome == FAIL for j in items)),
                 "errors": "0",

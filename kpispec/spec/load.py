@@ -78,7 +78,12 @@ def load(
     project = build_project(layout.root, project_doc)
     files = spec_files(layout, project.specs)
     chosen = layout.selection
-    if chosen is not None and chosen.is_file() and chosen not in files:
+    if (
+        chosen is not None
+        and chosen.is_file()
+        and chosen not in files
+        and chosen != layout.project_file
+    ):
         files.append(chosen)  # a spec file named on the command line is always checked
     if not files:
         if project.specs:
