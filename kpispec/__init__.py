@@ -9,11 +9,11 @@ from __future__ import annotations
 from typing import Any
 
 __version__ = "0.1.0"
-__all__ = ["DataError", "SpecError", "__version__", "evaluate", "explain", "load"]
+__all__ = ["DataError", "SpecError", "__version__", "evaluate", "explain", "load", "render"]
 
 
 def __getattr__(name: str) -> Any:
-    if name in ("load", "evaluate", "explain"):
+    if name in ("load", "evaluate", "explain", "render"):
         from kpispec import api
 
         return getattr(api, name)

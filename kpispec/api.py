@@ -110,6 +110,19 @@ def evaluate(
     return build(checked, evaluation, scorecards=chosen, kpi_ids=ids)
 
 
+def render(
+    doc: dict[str, Any], output: str | Path, *, templates: str | Path | None = None
+) -> list[str]:
+    """Write the static site and the Markdown scorecards of a results document into ``output``.
+
+    Refuses (raising an error) to write into a folder that holds anything but a previous
+    kpispec build; returns the relative paths written.
+    """
+    from kpispec.report.site import build
+
+    return build(doc, Path(output), templates=Path(templates) if templates else None)
+
+
 def explain(project: Loaded, *, as_of: str | date | None = None, period: str | None = None) -> str:
     """The Polars plan of every source's fused query, as text."""
     from kpispec.engine.evaluate import evaluate as run
@@ -152,4 +165,4 @@ def _chosen_scorecards(loaded: Loaded, scorecards: list[str] | None) -> list[str
     return loaded.selected
 
 
-__all__ = ["DataError", "SpecError", "evaluate", "explain", "load"]
+__all__ = ["DataError", "SpecError", "evaluate", "explain", "load", "render"]

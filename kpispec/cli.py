@@ -359,6 +359,84 @@ def check(
     raise typer.Exit(EXIT_OK if verdict.passed else EXIT_FAILED)
 
 
+@app.command()
+def build(
+    path: PathArg = Path("."),
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="The folder to write the site into.")
+    ] = Path("site"),
+    templates: Annotated[
+        Path | None,
+        typer.Option(
+            "--templates", help="A folder of templates that override the built-in ones by name."
+        ),
+    ] = None,
+    as_of: AsOf = None,
+    period: PeriodOpt = None,
+    scorecard: ScorecardOpt = None,
+    allow_outside_root: AllowOutside = False,
+) -> None:
+    """Compile the static scorecard site (HTML) and Markdown scorecards into a folder."""
+    from kpispec import api
+
+    if templates is not None and not templates.is_dir():
+        raise _usage_error(
+            f"--templates {templates} is not a folder", "name a folder of .html/.md templates"
+        )
+    loaded = _load_or_exit(path, allow_outside_root)
+    doc = api.evaluate(loaded, as_of=as_of, period=period, scorecards=scorecard)
+    files = api.render(doc, output, templates=templates)
+    typer.echo(f"wrote {len(files)} files to {output}/ (open {output}/index.html)", err=True)
+
+
+@app.command()
+def serve(
+    path: PathArg = Path("."),
+    port: Annotated[int, typer.Option("--port", help="The port on 127.0.0.1.")] = 8000,
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="Build here instead of a temporary folder."),
+    ] = None,
+    templates: Annotated[
+        Path | None, typer.Option("--templates", help="Templates that override the built-in ones.")
+    ] = None,
+    as_of: AsOf = None,
+    allow_outside_root: AllowOutside = False,
+) -> None:
+    """Serve the site on 127.0.0.1 and rebuild it when a spec or data file changes."""
+    import tempfile
+
+    from kpispec import api
+    from kpispec.diagnostics import KpispecError
+    from kpispec.report.serve import serve as run_server
+
+    site = output or Path(tempfile.mkdtemp(prefix="kpispec-site-")) / "site"
+
+    def rebuild() -> None:
+        from kpispec.spec.load import load
+
+        try:
+            loaded = load(path, allow_outside_root=allow_outside_root)
+            if loaded.spec_errors:
+                _print_diagnostics(loaded.spec_errors, loaded.sources)
+                return
+            api.render(api.evaluate(loaded, as_of=as_of), site, templates=templates)
+            typer.echo("rebuilt", err=True)
+        except KpispecError as exc:  # keep serving the last good site
+            _print_diagnostics(exc.diagnostics)
+
+    loaded = _load_or_exit(path, allow_outside_root)
+    api.render(api.evaluate(loaded, as_of=as_of), site, templates=templates)
+    project = loaded.checked.project
+    watch = [project.root, *(s.file.parent for s in project.all_sources())]
+    try:
+        run_server(site, watch, rebuild, port=port, ready=lambda text: typer.echo(text, err=True))
+    except OSError as exc:
+        raise _usage_error(
+            f"cannot serve on 127.0.0.1:{port}: {exc.strerror or exc}", "choose another --port"
+        ) from None
+
+
 @app.command("test")
 def test_(
     paths: Annotated[

@@ -1,0 +1,225 @@
+"""Inline SVG charts: sparklines, bullet graphs, series charts and status badges.
+
+No JavaScript chart library: every chart is a small SVG string with a ``<title>`` and an
+``aria-label`` (the text alternative), drawn from the results document only. Numbers are
+rounded to two decimals so that output is stable and small.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from html import escape
+
+STATUS_COLOR = {  # Okabe-Ito, a colour-blind-safe palette
+    "met": "#009E73",
+    "at_risk": "#E69F00",
+    "missed": "#D55E00",
+    "no_data": "#999999",
+    "no_target": "#56B4E9",
+}
+#: A shape per status, so that colour is never the only cue.
+STATUS_SHAPE = {"met": "●", "at_risk": "▲", "missed": "■", "no_data": "○", "no_target": "◆"}
+
+
+def _n(x: float) -> str:
+    text = f"{x:.2f}".rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
+class Scale:
+    """Maps values to pixels (y grows downwards)."""
+
+    def __init__(self, values: Sequence[float], top: float, bottom: float) -> None:
+        lo, hi = (min(values), max(values)) if values else (0.0, 1.0)
+        if lo == hi:
+            lo, hi = lo - 1, hi + 1
+        pad = (hi - lo) * 0.08
+        self.lo, self.hi = lo - pad, hi + pad
+        self.top, self.bottom = top, bottom
+
+    def y(self, value: float) -> float:
+        return self.bottom - (value - self.lo) / (self.hi - self.lo) * (self.bottom - self.top)
+
+
+def _svg(width: int, height: int, label: str, body: str, cls: str) -> str:
+    text = escape(label)
+    return (
+        f'<svg class="{cls}" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
+        f'width="{width}" height="{height}" role="img" aria-label="{text}"><title>{text}</title>{body}</svg>'
+    )
+
+
+def _polyline(points: list[tuple[float, float]], cls: str) -> str:
+    """Separate polylines for runs of known values (a null breaks the line)."""
+    return f'<polyline class="{cls}" points="{" ".join(f"{_n(x)},{_n(y)}" for x, y in points)}"/>'
+
+
+def _runs(
+    xs: list[float], values: Sequence[float | None], scale: Scale
+) -> list[list[tuple[float, float]]]:
+    runs: list[list[tuple[float, float]]] = [[]]
+    for x, v in zip(xs, values, strict=True):
+        if v is None:
+            if runs[-1]:
+                runs.append([])
+        else:
+            runs[-1].append((x, scale.y(v)))
+    return [r for r in runs if r]
+
+
+def sparkline(values: Sequence[float | None], bounds: Sequence[float | None], label: str) -> str:
+    """A small trend line with the target line (the bound in force) behind it."""
+    width, height, pad = 120, 32, 3
+    known = [v for v in [*values, *bounds] if v is not None]
+    scale = Scale(known, pad, height - pad)
+    n = max(len(values) - 1, 1)
+    xs = [pad + i * (width - 2 * pad) / n for i in range(len(values))]
+    body = (
+        [_polyline(run, "target") for run in _runs(xs, bounds, scale) if len(run) > 1]
+        if bounds
+        else []
+    )
+    for run in _runs(xs, values, scale):
+        body.append(
+            _polyline(run, "line")
+            if len(run) > 1
+            else f'<circle class="dot" cx="{_n(run[0][0])}" cy="{_n(run[0][1])}" r="2"/>'
+        )
+    last = next(
+        ((x, v) for x, v in zip(reversed(xs), reversed(values), strict=True) if v is not None), None
+    )
+    if last is not None:
+        body.append(f'<circle class="dot" cx="{_n(last[0])}" cy="{_n(scale.y(last[1]))}" r="2.5"/>')
+    return _svg(width, height, label, "".join(body), "spark")
+
+
+def bullet(
+    value: float | None,
+    lo: float | None,
+    hi: float | None,
+    band_lo: float | None,
+    band_hi: float | None,
+    status: str,
+    label: str,
+) -> str:
+    """A bullet graph: the tolerance band, the bound and the value on one horizontal scale."""
+    width, height = 160, 22
+    known = [v for v in (value, lo, hi, band_lo, band_hi) if v is not None]
+    if not known:
+        return _svg(width, height, label, "", "bullet")
+    low, high = min(0.0, *known), max(known)
+    if low == high:
+        high = low + 1
+    high += (high - low) * 0.1
+
+    def x(v: float) -> float:
+        return 2 + (v - low) / (high - low) * (width - 4)
+
+    body = ['<rect class="track" x="2" y="7" width="156" height="8" rx="2"/>']
+    if lo is not None and band_lo is not None and band_lo < lo:
+        body.append(
+            f'<rect class="band" x="{_n(x(band_lo))}" y="7" width="{_n(x(lo) - x(band_lo))}" height="8"/>'
+        )
+    if hi is not None and band_hi is not None and band_hi > hi:
+        body.append(
+            f'<rect class="band" x="{_n(x(hi))}" y="7" width="{_n(x(band_hi) - x(hi))}" height="8"/>'
+        )
+    if value is not None:
+        body.append(
+            f'<rect class="value {status}" x="2" y="9" width="{_n(max(x(value) - 2, 1))}" height="4"/>'
+        )
+    for bound in (lo, hi):
+        if bound is not None:
+            body.append(f'<rect class="bound" x="{_n(x(bound) - 1)}" y="3" width="2" height="16"/>')
+    return _svg(width, height, label, "".join(body), "bullet")
+
+
+def series_chart(
+    labels: Sequence[str],
+    values: Sequence[float | None],
+    lows: Sequence[float | None],
+    highs: Sequence[float | None],
+    band_lows: Sequence[float | None],
+    band_highs: Sequence[float | None],
+    label: str,
+    value_text: Sequence[str],
+) -> str:
+    """The KPI page's chart: the series, the bound in force (a glide path is a slope), the band."""
+    width, height = 640, 220
+    left, right, top, bottom = 56, 32, 12, 190
+    known = [
+        v for seq in (values, lows, highs, band_lows, band_highs) for v in seq if v is not None
+    ]
+    scale = Scale(known, top, bottom)
+    n = max(len(values) - 1, 1)
+    xs = [left + i * (width - left - right) / n for i in range(len(values))]
+    body = [f'<line class="axis" x1="{left}" y1="{bottom}" x2="{width - right}" y2="{bottom}"/>']
+    for frac in (0.0, 0.5, 1.0):  # three gridlines with their values
+        v = scale.lo + (scale.hi - scale.lo) * (0.08 / 1.16 + frac * (1 - 0.16 / 1.16))
+        y = scale.y(v)
+        body.append(
+            f'<line class="grid" x1="{left}" y1="{_n(y)}" x2="{width - right}" y2="{_n(y)}"/>'
+        )
+        body.append(
+            f'<text class="tick" x="{left - 6}" y="{_n(y + 4)}" text-anchor="end">{escape(_short(v))}</text>'
+        )
+    for outer, inner in ((band_lows, lows), (highs, band_highs)):
+        polygon = _band(xs, outer, inner, scale)
+        if polygon:
+            body.append(polygon)
+    for seq in (lows, highs):
+        body.extend(_polyline(run, "target") for run in _runs(xs, seq, scale) if len(run) > 1)
+    for run in _runs(xs, values, scale):
+        if len(run) > 1:
+            body.append(_polyline(run, "line"))
+    for x, v, text in zip(xs, values, value_text, strict=True):
+        if v is not None:
+            body.append(
+                f'<circle class="dot" cx="{_n(x)}" cy="{_n(scale.y(v))}" r="3"><title>{escape(text)}</title></circle>'
+            )
+    step = max(1, (len(labels) + 5) // 6)
+    for i, (x, text) in enumerate(zip(xs, labels, strict=True)):
+        if (len(labels) - 1 - i) % step == 0:  # counted from the last, which is always labelled
+            body.append(
+                f'<text class="tick" x="{_n(x)}" y="{bottom + 18}" text-anchor="middle">{escape(text)}</text>'
+            )
+    return _svg(width, height, label, "".join(body), "chart")
+
+
+def _band(
+    xs: list[float], a: Sequence[float | None], b: Sequence[float | None], scale: Scale
+) -> str:
+    pts = [
+        (x, lo, hi)
+        for x, lo, hi in zip(xs, a, b, strict=True)
+        if lo is not None and hi is not None and hi != lo
+    ]
+    if len(pts) < 2:
+        return ""
+    upper = [f"{_n(x)},{_n(scale.y(hi))}" for x, _, hi in pts]
+    lower = [f"{_n(x)},{_n(scale.y(lo))}" for x, lo, _ in reversed(pts)]
+    return f'<polygon class="band" points="{" ".join(upper + lower)}"/>'
+
+
+def _short(v: float) -> str:
+    for limit, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(v) >= limit:
+            return f"{v / limit:.1f}{suffix}"
+    return f"{v:.3g}"
+
+
+def badge(left: str, right: str, status: str) -> str:
+    """A shields-style badge: ``kpi | ● met``, for READMEs."""
+    lw = 6 * len(left) + 12
+    rw = 6 * len(right) + 12
+    w = lw + rw
+    color = STATUS_COLOR.get(status, "#555")
+    label = escape(f"{left}: {right}")
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="20" role="img" aria-label="{label}">'
+        f"<title>{label}</title>"
+        f'<rect width="{lw}" height="20" fill="#555"/><rect x="{lw}" width="{rw}" height="20" fill="{color}"/>'
+        f'<g fill="#fff" font-family="Verdana,DejaVu Sans,sans-serif" font-size="11">'
+        f'<text x="{lw / 2:.0f}" y="14" text-anchor="middle">{escape(left)}</text>'
+        f'<text x="{lw + rw / 2:.0f}" y="14" text-anchor="middle">{escape(right)}</text></g></svg>\n'
+    )

@@ -1,0 +1,198 @@
+"""What the pages show, computed from the results document: formatted values, statuses,
+changes coloured by direction, charts. Templates only lay these out.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from typing import Any
+
+from kpispec.report import svg
+from kpispec.report.format import format_change, format_value
+from kpispec.report.i18n import period_text, words
+
+STATUS_ORDER = {"missed": 0, "at_risk": 1, "no_data": 2, "met": 3, "no_target": 4}
+Doc = dict[str, Any]
+
+
+def slug(text: str) -> str:
+    """A file name for an owner or a tag: lower case, letters, digits and dashes."""
+    text = re.sub(r"[^a-z0-9æøåäöü]+", "-", text.lower()).strip("-")
+    text = text.translate(
+        str.maketrans({"æ": "ae", "ø": "o", "å": "a", "ä": "a", "ö": "o", "ü": "u"})
+    )
+    return text or "x"
+
+
+@cache
+def _markdown() -> Any:
+    from markdown_it import MarkdownIt
+
+    return MarkdownIt("commonmark", {"html": False})  # raw HTML is shown as text
+
+
+def markdown(text: str | None) -> str:
+    """A description rendered as HTML, safely: no raw HTML, no javascript: links."""
+    return _markdown().render(text) if text else ""
+
+
+def owner_label(owner: Doc | None) -> str:
+    if not owner:
+        return ""
+    return owner.get("name") or owner.get("team") or owner.get("email") or ""
+
+
+def value_text(kpi: Doc, value: float | None, locale: str) -> str:
+    return format_value(
+        value, kpi["unit"], locale, decimals=kpi["decimals"], currency=kpi["currency"]
+    )
+
+
+def bound_text(kpi: Doc, bound: Doc | None, locale: str) -> str:
+    if bound is None:
+        return ""
+    lo, hi = bound["min"], bound["max"]
+    if lo is not None and hi is not None:
+        return f"{value_text(kpi, lo, locale)} – {value_text(kpi, hi, locale)}"
+    if lo is not None:
+        return f"≥ {value_text(kpi, lo, locale)}"
+    if hi is not None:
+        return f"≤ {value_text(kpi, hi, locale)}"
+    return ""
+
+
+def change_view(kpi: Doc, change: Doc, locale: str) -> Doc:
+    """A change against another period, with a class saying whether it is good news."""
+    delta = change["change"]
+    if delta is None:
+        tone = "none"
+    elif delta == 0:
+        tone = "flat"
+    else:
+        better = delta > 0 if kpi["direction"] == "higher_is_better" else delta < 0
+        tone = "good" if better else "bad"
+    pct = change["change_pct"]
+    text = format_change(delta, kpi["unit"], locale, kpi["decimals"])
+    if pct is not None and kpi["unit"] != "percent":
+        text += f" ({'+' if pct > 0 else '−' if pct < 0 else '±'}{abs(pct):.1f} %)"
+    return {
+        "text": text,
+        "tone": tone,
+        "arrow": "▲" if (delta or 0) > 0 else "▼" if (delta or 0) < 0 else "",
+        "period": period_text(change["period"], _start_of(kpi, change["period"]), locale),
+        "value": value_text(kpi, change["value"], locale),
+    }
+
+
+def _start_of(kpi: Doc, label: str) -> str:
+    for point in kpi["series"]:
+        if point["period"] == label:
+            return point["start"]
+    from kpispec.engine.periods import parse_label
+
+    return parse_label(label).start.isoformat()
+
+
+def status_view(status: str, locale: str) -> Doc:
+    return {"key": status, "word": words(locale)[status], "shape": svg.STATUS_SHAPE[status]}
+
+
+def kpi_view(card: Doc, kpi: Doc, locale: str) -> Doc:
+    """Everything a tile, a table row and a KPI page show of one KPI."""
+    w = words(locale)
+    series = kpi["series"]
+    values = [p["value"] for p in series]
+    lows = [p["bound"]["min"] if p["bound"] else None for p in series]
+    highs = [p["bound"]["max"] if p["bound"] else None for p in series]
+    bound = kpi["bound"] or {}
+    value = value_text(kpi, kpi["value"], locale)
+    target = bound_text(kpi, kpi["bound"], locale)
+    name = kpi["name"]
+    first, last = series[0], series[-1]
+    points = [
+        {
+            "label": period_text(p["period"], p["start"], locale),
+            "period": p["period"],
+            "value": value_text(kpi, p["value"], locale),
+            "bound": bound_text(kpi, p["bound"], locale),
+            "status": status_view(p["status"], locale),
+        }
+        for p in series
+    ]
+    for i, point in enumerate(points):  # change against the period before, in the table
+        prev = series[i - 1]["value"] if i else None
+        now = series[i]["value"]
+        point["change"] = (
+            format_change(now - prev, kpi["unit"], locale, kpi["decimals"])
+            if now is not None and prev is not None
+            else "–"
+        )
+    return {
+        "card": card,
+        "kpi": kpi,
+        "id": kpi["id"],
+        "name": name,
+        "href": f"kpi/{kpi['id']}.html",
+        "value": value,
+        "target": target,
+        "status": status_view(kpi["status"], locale),
+        "period": period_text(kpi["period"]["label"], kpi["period"]["start"], locale),
+        "previous": change_view(kpi, kpi["previous"], locale),
+        "year_ago": change_view(kpi, kpi["year_ago"], locale),
+        "owner": owner_label(kpi["owner"]),
+        "owner_slug": slug(owner_label(kpi["owner"])) if kpi["owner"] else None,
+        "tags": [{"text": t, "slug": slug(t)} for t in kpi["tags"]],
+        "description": markdown(kpi["description"]),
+        "sparkline": svg.sparkline(
+            values,
+            [lo if lo is not None else hi for lo, hi in zip(lows, highs, strict=True)],
+            f"{name}: {w['history']}",
+        ),
+        "bullet": svg.bullet(
+            kpi["value"],
+            bound.get("min"),
+            bound.get("max"),
+            bound.get("at_risk_min"),
+            bound.get("at_risk_max"),
+            kpi["status"],
+            w["bullet"].format(name=name, value=value, bound=target or w["no_target"]),
+        ),
+        "chart": svg.series_chart(
+            [p["label"] for p in points],
+            values,
+            lows,
+            highs,
+            [p["bound"]["at_risk_min"] if p["bound"] else None for p in series],
+            [p["bound"]["at_risk_max"] if p["bound"] else None for p in series],
+            w["chart"].format(
+                name=name, n=len(series), first=points[0]["label"], last=points[-1]["label"]
+            ),
+            [f"{p['label']}: {p['value']}" for p in points],
+        ),
+        "points": points,
+        "series_first": first["period"],
+        "series_last": last["period"],
+        "breakdowns": [
+            {
+                "dimension": b["dimension"],
+                "members": [
+                    {
+                        "member": m["member"] if m["member"] is not None else "∅",
+                        "value": value_text(kpi, m["value"], locale),
+                        "spark": svg.sparkline(
+                            [p["value"] for p in m["series"]], [], f"{m['member']}"
+                        ),
+                    }
+                    for m in b["members"]
+                ],
+            }
+            for b in kpi["breakdowns"]
+        ],
+        "stale": kpi["stale"],
+        "no_data": kpi["value"] is None,
+    }
+
+
+def sort_key(view: Doc) -> tuple[int, str, str]:
+    return (STATUS_ORDER[view["status"]["key"]], view["card"]["id"], view["id"])
