@@ -195,6 +195,8 @@ class _Builder:
             entries = []
             for member in sorted(members, key=lambda m: (m is None, m or "")):
                 by_period = members[member]
+                if checked.depends and all(by_period.get(p.index) is None for p in history):
+                    continue  # a member only some inputs have, without a value (ROAS of "direct")
                 entries.append(
                     {
                         "member": member,

@@ -14,6 +14,9 @@ set -euo pipefail
 NEEDED=(
   # A real PostgreSQL server for tests/test_sql_sources.py (tests/pg.py starts it).
   "postgresql|compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null"
+  # A real headless browser for tests/test_site_browser.py (driven by Playwright, which
+  # must never download a browser of its own).
+  "chromium|test -x /usr/bin/chromium"
 )
 
 missing=()

@@ -141,8 +141,10 @@ def test_example_project_document_validates(
     assert errors_of(validator, example_doc) == []
     assert example_doc["kpispec_results"] == 1
     assert example_doc["as_of"] == AS_OF
-    assert [c["id"] for c in example_doc["scorecards"]] == ["web"]
-    assert example_doc["summary"]["kpis"] == 3
+    assert {"web", "acquisition", "ecommerce", "email", "social", "cx"} <= {
+        c["id"] for c in example_doc["scorecards"]
+    }
+    assert example_doc["summary"]["kpis"] >= 30
 
 
 @pytest.mark.parametrize(

@@ -79,16 +79,25 @@ def format_value(
     return f"{text} {suffix}" if suffix else text
 
 
-def format_change(change: float | None, unit: str, locale: str, decimals: int | None = None) -> str:
-    """A signed change: ``+1.2 pp`` for percentages (percentage points), ``−3`` otherwise."""
+def format_change(
+    change: float | None,
+    unit: str,
+    locale: str,
+    decimals: int | None = None,
+    currency: str | None = None,
+) -> str:
+    """A signed change in the KPI's unit: ``+1.2 pp`` for percentages (percentage points),
+    ``−120,50 kr`` for a currency, ``+3`` for a count."""
     if change is None:
         return "–"
-    d = decimals_for(unit, decimals, change)
-    text = format_number(abs(change), locale, d)
     sign = "+" if change > 0 else "−" if change < 0 else "±"
     if unit == "percent":
-        return f"{sign}{text} pp"
-    if unit == "points":
-        return f"{sign}{text}"
-    suffix = UNIT_SUFFIX.get(unit)
-    return f"{sign}{text}" + (f" {suffix}" if suffix else "")
+        d = decimals_for(unit, decimals, change)
+        return f"{sign}{format_number(abs(change), locale, d)} pp"
+    return sign + format_value(abs(change), unit, locale, decimals=decimals, currency=currency)
+
+
+def format_percent_change(pct: float, locale: str) -> str:
+    """A relative change in the locale's percent format: ``+4.6%``, ``−3,3 %``."""
+    sign = "+" if pct > 0 else "−" if pct < 0 else "±"
+    return sign + format_value(abs(pct), "percent", locale, decimals=1)

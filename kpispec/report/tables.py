@@ -103,7 +103,9 @@ def print_table(doc: dict[str, Any], console: Any) -> None:
                 decimals=kpi["decimals"],
                 currency=kpi["currency"],
             )
-            change = format_change(kpi["previous"]["change"], kpi["unit"], locale, kpi["decimals"])
+            change = format_change(
+                kpi["previous"]["change"], kpi["unit"], locale, kpi["decimals"], kpi["currency"]
+            )
             owner = kpi["owner"] or {}
             status = kpi["status"]
             mark = STATUS_MARK[status] + (" (stale)" if kpi["stale"] else "")

@@ -9,7 +9,7 @@ from functools import cache
 from typing import Any
 
 from kpispec.report import svg
-from kpispec.report.format import format_change, format_value
+from kpispec.report.format import format_change, format_percent_change, format_value
 from kpispec.report.i18n import period_text, words
 
 STATUS_ORDER = {"missed": 0, "at_risk": 1, "no_data": 2, "met": 3, "no_target": 4}
@@ -73,9 +73,9 @@ def change_view(kpi: Doc, change: Doc, locale: str) -> Doc:
         better = delta > 0 if kpi["direction"] == "higher_is_better" else delta < 0
         tone = "good" if better else "bad"
     pct = change["change_pct"]
-    text = format_change(delta, kpi["unit"], locale, kpi["decimals"])
+    text = format_change(delta, kpi["unit"], locale, kpi["decimals"], kpi["currency"])
     if pct is not None and kpi["unit"] != "percent":
-        text += f" ({'+' if pct > 0 else '−' if pct < 0 else '±'}{abs(pct):.1f} %)"
+        text += f" ({format_percent_change(pct, locale)})"
     return {
         "text": text,
         "tone": tone,
@@ -124,7 +124,7 @@ def kpi_view(card: Doc, kpi: Doc, locale: str) -> Doc:
         prev = series[i - 1]["value"] if i else None
         now = series[i]["value"]
         point["change"] = (
-            format_change(now - prev, kpi["unit"], locale, kpi["decimals"])
+            format_change(now - prev, kpi["unit"], locale, kpi["decimals"], kpi["currency"])
             if now is not None and prev is not None
             else "–"
         )
@@ -191,6 +191,40 @@ def kpi_view(card: Doc, kpi: Doc, locale: str) -> Doc:
         ],
         "stale": kpi["stale"],
         "no_data": kpi["value"] is None,
+        "targets": [target_view(kpi, t, locale) for t in kpi["targets"]],
+    }
+
+
+def target_view(kpi: Doc, target: Doc, locale: str) -> Doc:
+    """A target's SMART fields in the reader's locale."""
+
+    def num(value: float | None) -> str | None:
+        return None if value is None else value_text(kpi, value, locale)
+
+    baseline = target["baseline"]
+    if isinstance(baseline, str):
+        baseline = period_text(baseline, _start_of(kpi, baseline), locale)
+    elif baseline is not None:
+        baseline = num(baseline)
+    change = target["change"]
+    if change is not None and not change.endswith("%"):
+        change = format_change(float(change), kpi["unit"], locale, kpi["decimals"], kpi["currency"])
+    elif change is not None:
+        change = format_percent_change(float(change.rstrip("%")), locale)
+    tolerance = target["tolerance"]
+    if tolerance is not None and not tolerance.endswith("%"):
+        tolerance = num(float(tolerance))
+    elif tolerance is not None:
+        tolerance = format_value(
+            float(tolerance.rstrip("%").lstrip("+")), "percent", locale, decimals=None
+        )
+    return {
+        **target,
+        "min": num(target["min"]),
+        "max": num(target["max"]),
+        "baseline": baseline,
+        "change": change,
+        "tolerance": tolerance,
     }
 
 
