@@ -28,6 +28,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from helpers import line_of, write_files
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent  # the venv's bin folder, which holds `kpispec`
@@ -65,21 +66,6 @@ def check(*args: str, cwd: Path, **env: str) -> Run:
     out, err = result.stdout.decode("utf-8"), result.stderr.decode("utf-8")
     assert "Traceback" not in err, err
     return Run(result.returncode, out, err, result.stdout)
-
-
-def write_files(folder: Path, files: dict[str, str]) -> Path:
-    for name, content in files.items():
-        path = folder / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(content, encoding="utf-8")
-    return folder
-
-
-def line_of(text: str, needle: str) -> int:
-    """The 1-based number of the one line of ``text`` that reads ``needle`` (stripped)."""
-    found = [n for n, line in enumerate(text.splitlines(), 1) if line.strip() == needle]
-    assert len(found) == 1, (needle, found)
-    return found[0]
 
 
 def verdict_of(run: Run) -> dict:  # type: ignore[type-arg]

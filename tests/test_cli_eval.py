@@ -17,23 +17,13 @@ import sys
 from pathlib import Path
 
 import pytest
+from helpers import write_files
 from typer.testing import CliRunner
 
 from kpispec.cli import app
 
 AS_OF = "2026-11-22"
 runner = CliRunner()
-
-
-def write_files(folder: Path, files: dict[str, str | bytes]) -> Path:
-    for name, content in files.items():
-        path = folder / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(content, bytes):
-            path.write_bytes(content)
-        else:
-            path.write_text(content, encoding="utf-8")
-    return folder
 
 
 def kpispec(*args: str, cwd: Path, env: dict[str, str] | None = None) -> tuple[int, str, str]:

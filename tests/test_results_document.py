@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import line_of as _line_of
+from helpers import write_files
 from jsonschema import Draft202012Validator
 from typer.testing import CliRunner
 
@@ -64,19 +66,8 @@ def eval_json(folder: Path, *extra: str) -> dict[str, Any]:
     return json.loads(result.stdout)
 
 
-def write_files(folder: Path, files: dict[str, str]) -> Path:
-    for name, text in files.items():
-        path = folder / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-    return folder
-
-
 def line_of(text: str, needle: str) -> int:
-    """1-based number of the only line of ``text`` that contains ``needle``."""
-    found = [i for i, line in enumerate(text.splitlines(), 1) if needle in line]
-    assert len(found) == 1, (needle, found)
-    return found[0]
+    return _line_of(text, needle, whole=False)
 
 
 def kpis_by_id(doc: dict[str, Any]) -> dict[str, dict[str, Any]]:

@@ -21,6 +21,7 @@ def _locale(name: str) -> Any:
     return Locale.parse(name.replace("-", "_"))
 
 
+@cache
 def _with_decimals(pattern: str, decimals: int) -> str:
     """A Babel number pattern with exactly ``decimals`` fraction digits."""
     digits = "." + "0" * decimals if decimals > 0 else ""

@@ -57,8 +57,9 @@ def _environment(templates: Path | None) -> Any:
     return env
 
 
-def _pages(doc: Doc) -> dict[str, tuple[str, dict[str, Any]]]:
-    """Every page: its path in the site, the template and the template's context."""
+def _pages(doc: Doc) -> tuple[dict[str, tuple[str, dict[str, Any]]], dict[str, list[Doc]]]:
+    """Every page (its path in the site, the template and its context), and the KPI views
+    of each scorecard (computed once, for the pages and the Markdown scorecards)."""
     project = doc["project"]
     locale = project["locale"]
     views = []
@@ -89,6 +90,7 @@ def _pages(doc: Doc) -> dict[str, tuple[str, dict[str, Any]]]:
         ],
     }
     pages: dict[str, tuple[str, dict[str, Any]]] = {}
+    site_kpis = {view["id"] for view in views}
 
     def page(path: str, template: str, locale: str, **context: Any) -> None:
         depth = path.count("/")
@@ -110,6 +112,7 @@ def _pages(doc: Doc) -> dict[str, tuple[str, dict[str, Any]]]:
         summary=doc["summary"],
         cards=doc["scorecards"],
         views=views,
+        description_html=_md(project["description"]),
     )
     for card in doc["scorecards"]:
         groups: dict[str, list[Doc]] = {}
@@ -124,21 +127,28 @@ def _pages(doc: Doc) -> dict[str, tuple[str, dict[str, Any]]]:
             description_html=_md(card["description"]),
         )
         for view in by_card.get(card["id"], []):
-            page(f"kpi/{view['id']}.html", "kpi.html", card["locale"], card=card, v=view)
+            page(
+                f"kpi/{view['id']}.html",
+                "kpi.html",
+                card["locale"],
+                card=card,
+                v=view,
+                site_kpis=site_kpis,
+            )
     for name, items in owners.items():
         page(f"owner/{slug(name)}.html", "list.html", locale, title=name, kind="owner", views=items)
     for name, items in tags.items():
         page(f"tag/{slug(name)}.html", "list.html", locale, title=name, kind="tag", views=items)
-    for status, items in statuses.items():
+    for status in ("missed", "at_risk", "no_data", "met", "no_target"):  # every count links a page
         page(
             f"status/{status}.html",
             "list.html",
             locale,
             title=words(locale)[status],
             kind="status",
-            views=items,
+            views=statuses.get(status, []),
         )
-    return pages
+    return pages, by_card
 
 
 def _md(text: str | None) -> str:
@@ -169,13 +179,15 @@ def render(doc: Doc, *, templates: Path | None = None) -> dict[str, str]:
     """Every file of the site and the Markdown scorecards, by relative path."""
     env = _environment(templates)
     files: dict[str, str] = {}
-    for path, (template, context) in _pages(doc).items():
+    pages, by_card = _pages(doc)
+    for path, (template, context) in pages.items():
         files[path] = env.get_template(template).render(context)
     files["assets/style.css"] = env.get_template("style.css").render()
     files["assets/enhance.js"] = env.get_template("enhance.js").render()
+    files["assets/icon.svg"] = env.get_template("icon.svg").render()
     files.update(_badges(doc))
     for card in doc["scorecards"]:
-        views = [kpi_view(card, k, card["locale"]) for k in card["kpis"]]
+        views = by_card.get(card["id"], [])
         files[f"markdown/{card['id']}.md"] = env.get_template("scorecard.md").render(
             card=card, views=views, w=words(card["locale"]), as_of=doc["as_of"]
         )

@@ -7,7 +7,8 @@ rounded to two decimals so that output is stable and small.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Callable, Sequence
 from html import escape
 
 STATUS_COLOR = {  # Okabe-Ito, a colour-blind-safe palette
@@ -143,8 +144,12 @@ def series_chart(
     band_highs: Sequence[float | None],
     label: str,
     value_text: Sequence[str],
+    tick_text: Callable[[float, int], str] | None = None,
 ) -> str:
-    """The KPI page's chart: the series, the bound in force (a glide path is a slope), the band."""
+    """The KPI page's chart: the series, the bound in force (a glide path is a slope), the band.
+
+    ``tick_text(value, decimals)`` formats the axis numbers (in the reader's locale).
+    """
     width, height = 640, 220
     left, right, top, bottom = 56, 32, 12, 190
     known = [
@@ -154,14 +159,15 @@ def series_chart(
     n = max(len(values) - 1, 1)
     xs = [left + i * (width - left - right) / n for i in range(len(values))]
     body = [f'<line class="axis" x1="{left}" y1="{bottom}" x2="{width - right}" y2="{bottom}"/>']
-    for frac in (0.0, 0.5, 1.0):  # three gridlines with their values
-        v = scale.lo + (scale.hi - scale.lo) * (0.08 / 1.16 + frac * (1 - 0.16 / 1.16))
+    ticks, decimals = nice_ticks(scale.lo, scale.hi)
+    for v in ticks:  # gridlines at round numbers, with their values
         y = scale.y(v)
+        text = tick_text(v, decimals) if tick_text else _short(v)
         body.append(
             f'<line class="grid" x1="{left}" y1="{_n(y)}" x2="{width - right}" y2="{_n(y)}"/>'
         )
         body.append(
-            f'<text class="tick" x="{left - 6}" y="{_n(y + 4)}" text-anchor="end">{escape(_short(v))}</text>'
+            f'<text class="tick" x="{left - 6}" y="{_n(y + 4)}" text-anchor="end">{escape(text)}</text>'
         )
     for outer, inner in ((band_lows, lows), (highs, band_highs)):
         polygon = _band(xs, outer, inner, scale)
@@ -199,6 +205,27 @@ def _band(
     upper = [f"{_n(x)},{_n(scale.y(hi))}" for x, _, hi in pts]
     lower = [f"{_n(x)},{_n(scale.y(lo))}" for x, lo, _ in reversed(pts)]
     return f'<polygon class="band" points="{" ".join(upper + lower)}"/>'
+
+
+def nice_ticks(lo: float, hi: float, count: int = 4) -> tuple[list[float], int]:
+    """Round values between ``lo`` and ``hi`` (1, 2, 2.5 or 5 times a power of ten) and the
+    decimals they need."""
+    raw = (hi - lo) / count
+    if raw <= 0 or not math.isfinite(raw):
+        return [lo], 0
+    magnitude = 10 ** math.floor(math.log10(raw))
+    step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw)
+    first = math.ceil(lo / step)
+    ticks = []
+    k = first
+    while k * step <= hi + step * 1e-9:
+        value = k * step
+        ticks.append(0.0 if abs(value) < step * 1e-9 else value)
+        k += 1
+    decimals = max(0, -math.floor(math.log10(step) + 1e-9)) + (
+        1 if step / magnitude == 2.5 and magnitude < 10 else 0
+    )
+    return ticks, decimals
 
 
 def _short(v: float) -> str:

@@ -5,11 +5,12 @@ changes coloured by direction, charts. Templates only lay these out.
 from __future__ import annotations
 
 import re
+from datetime import date
 from functools import cache
 from typing import Any
 
 from kpispec.report import svg
-from kpispec.report.format import format_change, format_percent_change, format_value
+from kpispec.report.format import format_change, format_number, format_percent_change, format_value
 from kpispec.report.i18n import period_text, words
 
 STATUS_ORDER = {"missed": 0, "at_risk": 1, "no_data": 2, "met": 3, "no_target": 4}
@@ -17,12 +18,20 @@ Doc = dict[str, Any]
 
 
 def slug(text: str) -> str:
-    """A file name for an owner or a tag: lower case, letters, digits and dashes."""
-    text = re.sub(r"[^a-z0-9æøåäöü]+", "-", text.lower()).strip("-")
-    text = text.translate(
-        str.maketrans({"æ": "ae", "ø": "o", "å": "a", "ä": "a", "ö": "o", "ü": "u"})
+    """A file name for an owner or a tag: lower case, letters, digits and dashes.
+
+    A name with no Latin letter or digit (Cyrillic, Greek, ...) gets a name derived from a
+    hash of it, so that two such names never share a page.
+    """
+    ascii_text = text.lower().translate(
+        str.maketrans({"æ": "ae", "ø": "o", "å": "a", "ä": "a", "ö": "o", "ü": "u", "ß": "ss"})
     )
-    return text or "x"
+    result = re.sub(r"[^a-z0-9]+", "-", ascii_text).strip("-")
+    if result:
+        return result
+    import hashlib
+
+    return "x-" + hashlib.sha1(text.encode("utf-8")).hexdigest()[:10]
 
 
 @cache
@@ -169,6 +178,7 @@ def kpi_view(card: Doc, kpi: Doc, locale: str) -> Doc:
                 name=name, n=len(series), first=points[0]["label"], last=points[-1]["label"]
             ),
             [f"{p['label']}: {p['value']}" for p in points],
+            lambda v, d: format_number(v, locale, d),
         ),
         "points": points,
         "series_first": first["period"],
@@ -181,7 +191,9 @@ def kpi_view(card: Doc, kpi: Doc, locale: str) -> Doc:
                         "member": m["member"] if m["member"] is not None else "∅",
                         "value": value_text(kpi, m["value"], locale),
                         "spark": svg.sparkline(
-                            [p["value"] for p in m["series"]], [], f"{m['member']}"
+                            [p["value"] for p in m["series"]],
+                            [],
+                            f"{b['dimension']} {m['member'] if m['member'] is not None else '∅'}: {w['history']}",
                         ),
                     }
                     for m in b["members"]
@@ -192,7 +204,20 @@ def kpi_view(card: Doc, kpi: Doc, locale: str) -> Doc:
         "stale": kpi["stale"],
         "no_data": kpi["value"] is None,
         "targets": [target_view(kpi, t, locale) for t in kpi["targets"]],
+        "grain": w.get(f"grain_{kpi['grain']}", kpi["grain"]),
+        "unit": w.get(f"unit_{kpi['unit']}", kpi["unit"]),
+        "window": w.get(f"window_{kpi['window']}", kpi["window"]),
+        "deadline": format_day(kpi["deadline"], locale),
     }
+
+
+def format_day(iso: str | None, locale: str) -> str:
+    """A date in the reader's locale: ``Dec 31, 2026``, ``31. des. 2026``."""
+    if not iso:
+        return ""
+    from babel.dates import format_date
+
+    return format_date(date.fromisoformat(iso), "medium", locale=locale.replace("-", "_"))
 
 
 def target_view(kpi: Doc, target: Doc, locale: str) -> Doc:
@@ -218,8 +243,12 @@ def target_view(kpi: Doc, target: Doc, locale: str) -> Doc:
         tolerance = format_value(
             float(tolerance.rstrip("%").lstrip("+")), "percent", locale, decimals=None
         )
+    w = words(locale)
     return {
         **target,
+        "gate": w.get(f"gate_{target['gate']}", target["gate"]),
+        "by": format_day(target["by"], locale),
+        "from": format_day(target["from"], locale),
         "min": num(target["min"]),
         "max": num(target["max"]),
         "baseline": baseline,
