@@ -18,14 +18,9 @@ def root() -> Path:
 def write(tmp_path: Path):
     """Write files into a fresh project folder: write({"a.yaml": "..."}) -> folder."""
 
+    from helpers import write_files
+
     def _write(files: dict[str, str | bytes]) -> Path:
-        for name, content in files.items():
-            path = tmp_path / name
-            path.parent.mkdir(parents=True, exist_ok=True)
-            if isinstance(content, bytes):
-                path.write_bytes(content)
-            else:
-                path.write_text(content, encoding="utf-8")
-        return tmp_path
+        return write_files(tmp_path, files)
 
     return _write
