@@ -11,7 +11,7 @@ from typing import Any
 
 from kpispec.report import svg
 from kpispec.report.format import format_change, format_number, format_percent_change, format_value
-from kpispec.report.i18n import period_text, words
+from kpispec.report.i18n import language, period_text, words
 
 STATUS_ORDER = {"missed": 0, "at_risk": 1, "no_data": 2, "met": 3, "no_target": 4}
 Doc = dict[str, Any]
@@ -204,6 +204,7 @@ def kpi_view(card: Doc, kpi: Doc, locale: str) -> Doc:
         "stale": kpi["stale"],
         "no_data": kpi["value"] is None,
         "targets": [target_view(kpi, t, locale) for t in kpi["targets"]],
+        "lang": language(locale),
         "grain": w.get(f"grain_{kpi['grain']}", kpi["grain"]),
         "unit": w.get(f"unit_{kpi['unit']}", kpi["unit"]),
         "window": w.get(f"window_{kpi['window']}", kpi["window"]),
