@@ -104,10 +104,17 @@ class _Builder:
         self.project = checked.project
         self.evaluation = evaluation
 
-    def totals(self, kpi_id: str) -> dict[int, float | None]:
+    def split(self, kpi_id: str) -> dict[str | None, dict[str | None, dict[int, float | None]]]:
+        """The KPI's values read once: dimension (None for the total) -> member -> period."""
         frame = self.evaluation.values[kpi_id]
-        total = frame.filter(frame["__dimension"].is_null())
-        return {int(p): _number(v) for p, v in zip(total["__p"], total[VALUE], strict=True)}
+        out: dict[str | None, dict[str | None, dict[int, float | None]]] = {}
+        columns = (frame[c].to_list() for c in ("__dimension", "__member", "__p", VALUE))
+        for dim, member, p, v in zip(*columns, strict=True):
+            out.setdefault(dim, {}).setdefault(member, {})[int(p)] = _number(v)
+        return out
+
+    def totals(self, kpi_id: str) -> dict[int, float | None]:
+        return self.split(kpi_id).get(None, {}).get(None, {})
 
     def kpi(self, checked: CheckedKpi) -> Doc:
         kpi = checked.kpi
@@ -184,14 +191,11 @@ class _Builder:
         }
 
     def breakdowns(self, checked: CheckedKpi, history: list[Period], period: Period) -> list[Doc]:
-        frame = self.evaluation.values[checked.kpi.id]
+        by_dimension = self.split(checked.kpi.id)
         wanted = {p.index for p in history}
         out = []
         for dim in checked.dimensions:
-            rows = frame.filter(frame["__dimension"] == dim)
-            members: dict[str | None, dict[int, float | None]] = {}
-            for member, p, v in zip(rows["__member"], rows["__p"], rows[VALUE], strict=True):
-                members.setdefault(member, {})[int(p)] = _number(v)
+            members = by_dimension.get(dim, {})
             entries = []
             for member in sorted(members, key=lambda m: (m is None, m or "")):
                 by_period = members[member]

@@ -68,13 +68,13 @@ def spans_for(kpis: list[Kpi], evaluated: dict[str, Period], history: int) -> di
 
 
 def _complete(
-    frame: pl.DataFrame, group: Group, kpi: CheckedKpi, span: Span, tz: str
-) -> pl.DataFrame:
-    """The KPI's aggregate columns on the full spine: every period, every member."""
+    group_rows: pl.LazyFrame, group: Group, kpi: CheckedKpi, span: Span, tz: str
+) -> pl.LazyFrame:
+    """The KPI's aggregate columns on the full spine: every period, every member (lazy)."""
     aggregates = [a for a in group.aggregates if a.kpi == kpi.kpi.id]
     columns = [a.column for a in aggregates]
-    rows = frame.filter(pl.col("__group") == group.number).select([*KEYS, *columns])
-    periods = spine(span, tz)
+    rows = group_rows.select([*KEYS, *columns])
+    periods = spine(span, tz).lazy()
     keys = [
         periods.select("__p").with_columns(
             pl.lit(None, pl.String).alias("__dimension"), pl.lit(None, pl.String).alias("__member")
@@ -109,16 +109,18 @@ class KpiValues:
 
 
 def _join_refs(
-    frame: pl.DataFrame, refs: dict[str, KpiValues]
-) -> tuple[pl.DataFrame, dict[str, str]]:
+    frame: pl.LazyFrame, refs: dict[str, KpiValues]
+) -> tuple[pl.LazyFrame, dict[str, str]]:
     columns: dict[str, str] = {}
     for ref_id, ref in refs.items():
         column = f"__k_{ref_id}"
         columns[ref_id] = column
-        present = ref.values.rename({VALUE: column}).with_columns(pl.lit(True).alias("__present"))
+        present = (
+            ref.values.lazy().rename({VALUE: column}).with_columns(pl.lit(True).alias("__present"))
+        )
         frame = (
             frame.join(present, on=KEYS, how="left", nulls_equal=True)
-            .join(ref.empty.rename({VALUE: "__empty"}), on="__p", how="left")
+            .join(ref.empty.lazy().rename({VALUE: "__empty"}), on="__p", how="left")
             .with_columns(
                 pl.when(pl.col("__present").is_null())
                 .then(pl.col("__empty"))
@@ -130,11 +132,16 @@ def _join_refs(
     return frame, columns
 
 
-def _evaluate_expr(
-    kpi: CheckedKpi, frame: pl.DataFrame, expr: pl.Expr, keys: list[str]
-) -> pl.DataFrame:
+def _evaluate_expr(frame: pl.LazyFrame, expr: pl.Expr, keys: list[str]) -> pl.LazyFrame:
+    out = frame.select([*keys, expr.cast(pl.Float64).alias(VALUE)])
+    finite = pl.col(VALUE).is_nan() | pl.col(VALUE).is_infinite()
+    return out.with_columns(pl.when(finite).then(None).otherwise(pl.col(VALUE)).alias(VALUE))
+
+
+def _collect(kpi: CheckedKpi, frames: list[pl.LazyFrame]) -> list[pl.DataFrame]:
+    """Collect a KPI's frames together; a failure is a data error at its formula."""
     try:
-        out = frame.select([*keys, expr.cast(pl.Float64).alias(VALUE)])
+        return pl.collect_all(frames, engine="in-memory")
     except pl.exceptions.PolarsError as exc:
         raise DataError(
             [
@@ -145,26 +152,24 @@ def _evaluate_expr(
                 )
             ]
         ) from None
-    finite = pl.col(VALUE).is_nan() | pl.col(VALUE).is_infinite()
-    return out.with_columns(pl.when(finite).then(None).otherwise(pl.col(VALUE)).alias(VALUE))
 
 
 def _kpi_values(
     kpi: CheckedKpi,
-    own: pl.DataFrame | None,
+    own: pl.LazyFrame | None,
     refs: dict[str, KpiValues],
     group: Group | None,
     span: Span,
     tz: str,
 ) -> KpiValues:
     """Evaluate the KPI-level expression over its aggregates and referenced KPIs."""
-    periods = spine(span, tz)
+    periods = spine(span, tz).lazy()
     if own is None:
         keys = periods.select("__p").with_columns(
             pl.lit(None, pl.String).alias("__dimension"), pl.lit(None, pl.String).alias("__member")
         )
         member_keys = [
-            refs[r].values.filter(pl.col("__dimension") == dim).select(KEYS)
+            refs[r].values.lazy().filter(pl.col("__dimension") == dim).select(KEYS)
             for r in refs
             for dim in kpi.dimensions
         ]
@@ -182,7 +187,7 @@ def _kpi_values(
         raise compile_error(exc, kpi.kpi.formula, kpi.kpi.source or kpi.kpi.id) from None
     dims = list(kpi.dimensions)
     result = frame.filter(pl.col("__dimension").is_null() | pl.col("__dimension").is_in(dims))
-    values = _evaluate_expr(kpi, result, expr, KEYS).sort(
+    values = _evaluate_expr(result, expr, KEYS).sort(
         ["__dimension", "__member", "__p"], nulls_last=False
     )
     # the same expression over no rows: counts 0, other aggregates null
@@ -191,9 +196,11 @@ def _kpi_values(
         for a in aggregates
     )
     for ref_id, ref in refs.items():
-        nothing = nothing.join(ref.empty.rename({VALUE: ref_columns[ref_id]}), on="__p", how="left")
-    empty = _evaluate_expr(kpi, nothing, expr, ["__p"])
-    return KpiValues(values, empty)
+        nothing = nothing.join(
+            ref.empty.lazy().rename({VALUE: ref_columns[ref_id]}), on="__p", how="left"
+        )
+    values_frame, empty = _collect(kpi, [values, _evaluate_expr(nothing, expr, ["__p"])])
+    return KpiValues(values_frame, empty)
 
 
 def newest_query(opened: Opened, as_of: date) -> pl.LazyFrame | None:
@@ -308,11 +315,12 @@ def evaluate(
         ):
             newest[opened.source.id] = judge_freshness(opened, frame.item(), as_of)
 
-    group_of: dict[str, tuple[Group, pl.DataFrame]] = {}
+    group_of: dict[str, tuple[Group, pl.LazyFrame]] = {}
     for plan, frame in zip(plans, results, strict=True):
         for group in plan.groups:
+            rows = frame.filter(pl.col("__group") == group.number).lazy()  # once per group
             for kpi in group.kpis:
-                group_of[kpi.kpi.id] = (group, frame)
+                group_of[kpi.kpi.id] = (group, rows)
     computed: dict[str, KpiValues] = {}
     for kpi in kpis:
         span = spans[str(kpi.kpi.grain)]

@@ -15,6 +15,7 @@ every later period (``all``), the periods whose rolling window covers it, or eve
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -157,8 +158,12 @@ def needed_columns(kpis: Iterable[CheckedKpi], opened: Opened) -> list[str]:
     return list(dict.fromkeys(names))
 
 
+@functools.lru_cache(maxsize=64)
 def spine(span: Span, tz: str) -> pl.DataFrame:
-    """One row per period: index, start and end (aware, local midnight) and days."""
+    """One row per period: index, start and end (aware, local midnight) and days.
+
+    Cached: every KPI of a grain shares it (DataFrames are immutable).
+    """
     starts = [period_start(span.grain, i) for i in range(span.first, span.last + 2)]
     return pl.DataFrame(
         {
