@@ -21,7 +21,7 @@ from kpispec.engine.periods import Period, year_earlier
 from kpispec.engine.targets import STATUSES, Bound, bound_for, judge, resolve
 from kpispec.spec.checks import CheckedKpi, CheckedProject
 from kpispec.spec.loader import display_name
-from kpispec.spec.model import Kpi, Owner, Project, Scorecard, Source, Target
+from kpispec.spec.model import Owner, Project, Scorecard, Source, Target
 
 VERSION = 1
 Doc = dict[str, Any]
@@ -314,7 +314,3 @@ def iter_kpis(doc: Doc) -> Iterable[tuple[Doc, Doc]]:
     for card in doc["scorecards"]:
         for kpi in card["kpis"]:
             yield card, kpi
-
-
-def kpi_of(project: Project, kpi_id: str) -> Kpi | None:
-    return project.kpi(kpi_id)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -407,7 +407,3 @@ class KpiCompiler(_Scalar):
         if column is not None:
             return Typed(pl.col(column), NUMBER)
         return self.row_function(node)
-
-
-def period_literal(day: date, tz: str) -> datetime:
-    return datetime.combine(day, datetime.min.time(), tzinfo=ZoneInfo(tz))

@@ -4,30 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from kpispec.report.format import format_value
+from kpispec.report.format import kpi_bound, kpi_value
 
 
 def value_text(kpi: dict[str, Any], value: float | None, locale: str) -> str:
-    return format_value(
-        value, kpi["unit"], locale, decimals=kpi["decimals"], currency=kpi["currency"]
-    )
+    return kpi_value(kpi, value, locale)
 
 
 def bound_text(kpi: dict[str, Any], locale: str) -> str:
-    bound = kpi["bound"]
-    if bound is None:
-        return "no target"
-    lo, hi = bound["min"], bound["max"]
-    if lo is not None and hi is not None:
-        return f"{value_text(kpi, lo, locale)} to {value_text(kpi, hi, locale)}"
-    if lo is not None:
-        return f"≥ {value_text(kpi, lo, locale)}"
-    return f"≤ {value_text(kpi, hi, locale)}"
-
-
-def owner_text(kpi: dict[str, Any]) -> str:
-    owner = kpi["owner"] or {}
-    return owner.get("name") or owner.get("team") or owner.get("email") or ""
+    return kpi_bound(kpi, kpi["bound"], locale, between="to") or "no target"
 
 
 def sentence(card: dict[str, Any], kpi: dict[str, Any]) -> str:

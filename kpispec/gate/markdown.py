@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from kpispec.gate.describe import bound_text, owner_text, value_text
+from kpispec.gate.describe import bound_text, value_text
 from kpispec.gate.verdict import FAIL, WARN, Judged, Verdict
+from kpispec.report.format import kpi_owner
 from kpispec.report.sparkline import sparkline
 
 STATUS_WORD = {
@@ -41,7 +42,7 @@ def _row(judged: Judged) -> str:
         STATUS_WORD[kpi["status"]] + (" (stale)" if kpi["stale"] else ""),
         sparkline(values),
         "" if change is None else ("▲" if change > 0 else "▼" if change < 0 else "="),
-        _cell(owner_text(kpi)),
+        _cell(kpi_owner(kpi)),
     ]
     return "| " + " | ".join(cells) + " |"
 

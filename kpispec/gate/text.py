@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from kpispec.gate.describe import owner_text, sentence, spec_place
+from kpispec.gate.describe import sentence, spec_place
 from kpispec.gate.verdict import FAIL, PASS, SKIP, WARN, Verdict
+from kpispec.report.format import kpi_owner
 
 LABEL = {FAIL: "FAIL", WARN: "WARN", PASS: "ok  ", SKIP: "--  "}
 ORDER = {FAIL: 0, WARN: 1, PASS: 2, SKIP: 3}
@@ -14,7 +15,7 @@ def render(verdict: Verdict, root: str = "") -> str:
     for judged in sorted(verdict.judged, key=lambda j: ORDER[j.outcome]):
         card, kpi = judged.card, judged.kpi
         file, line = spec_place(kpi)
-        owner = owner_text(kpi)
+        owner = kpi_owner(kpi)
         where = f"{root}{file}:{line}"
         lines.append(
             f"{LABEL[judged.outcome]} {card['id']}/{kpi['id']}: {sentence(card, kpi)}"

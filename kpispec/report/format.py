@@ -102,3 +102,35 @@ def format_percent_change(pct: float, locale: str) -> str:
     """A relative change in the locale's percent format: ``+4.6%``, ``−3,3 %``."""
     sign = "+" if pct > 0 else "−" if pct < 0 else "±"
     return sign + format_value(abs(pct), "percent", locale, decimals=1)
+
+
+# ---------------------------------------------------------------- a KPI of the results document
+
+
+def kpi_value(kpi: dict[str, Any], value: float | None, locale: str) -> str:
+    """A value of ``kpi`` (a KPI of the results document) in its unit and the locale."""
+    return format_value(
+        value, kpi["unit"], locale, decimals=kpi["decimals"], currency=kpi["currency"]
+    )
+
+
+def kpi_bound(
+    kpi: dict[str, Any], bound: dict[str, Any] | None, locale: str, *, between: str = "–"
+) -> str:
+    """A bound in force: ``≥ 3.3%``, ``≤ 40.0%`` or ``4.00 – 6.00``; empty without one."""
+    if bound is None:
+        return ""
+    lo, hi = bound["min"], bound["max"]
+    if lo is not None and hi is not None:
+        return f"{kpi_value(kpi, lo, locale)} {between} {kpi_value(kpi, hi, locale)}"
+    if lo is not None:
+        return f"≥ {kpi_value(kpi, lo, locale)}"
+    if hi is not None:
+        return f"≤ {kpi_value(kpi, hi, locale)}"
+    return ""
+
+
+def kpi_owner(kpi: dict[str, Any]) -> str:
+    """The name an owner goes by: name, else team, else e-mail."""
+    owner = kpi["owner"] or {}
+    return owner.get("name") or owner.get("team") or owner.get("email") or ""

@@ -6,7 +6,7 @@ import csv
 import io
 from typing import Any
 
-from kpispec.report.format import format_change, format_value
+from kpispec.report.format import format_change, format_value, kpi_bound
 from kpispec.results import iter_kpis
 
 CSV_COLUMNS = ["scorecard", "kpi", "period", "dimension", "member", "value", "status"]
@@ -65,23 +65,6 @@ def to_csv(doc: dict[str, Any]) -> str:
     return out.getvalue()
 
 
-def bound_text(kpi: dict[str, Any], locale: str) -> str:
-    bound = kpi["bound"]
-    if bound is None:
-        return ""
-
-    def fmt(v):
-        return format_value(
-            v, kpi["unit"], locale, decimals=kpi["decimals"], currency=kpi["currency"]
-        )
-
-    if bound["min"] is not None and bound["max"] is not None:
-        return f"{fmt(bound['min'])} – {fmt(bound['max'])}"
-    if bound["min"] is not None:
-        return f"≥ {fmt(bound['min'])}"
-    return f"≤ {fmt(bound['max'])}"
-
-
 def print_table(doc: dict[str, Any], console: Any) -> None:
     """A readable table per scorecard on a terminal."""
     from rich.table import Table
@@ -113,7 +96,7 @@ def print_table(doc: dict[str, Any], console: Any) -> None:
                 Text(kpi["name"]),
                 kpi["period"]["label"],
                 value,
-                bound_text(kpi, locale),
+                kpi_bound(kpi, kpi["bound"], locale),
                 Text(mark, style=STATUS_STYLE[status]),
                 change,
                 Text(owner.get("name") or owner.get("team") or ""),

@@ -10,7 +10,15 @@ from functools import cache
 from typing import Any
 
 from kpispec.report import svg
-from kpispec.report.format import format_change, format_number, format_percent_change, format_value
+from kpispec.report.format import (
+    format_change,
+    format_number,
+    format_percent_change,
+    format_value,
+    kpi_bound,
+    kpi_owner,
+    kpi_value,
+)
 from kpispec.report.i18n import language, period_text, words
 
 STATUS_ORDER = {"missed": 0, "at_risk": 1, "no_data": 2, "met": 3, "no_target": 4}
@@ -46,31 +54,6 @@ def markdown(text: str | None) -> str:
     return _markdown().render(text) if text else ""
 
 
-def owner_label(owner: Doc | None) -> str:
-    if not owner:
-        return ""
-    return owner.get("name") or owner.get("team") or owner.get("email") or ""
-
-
-def value_text(kpi: Doc, value: float | None, locale: str) -> str:
-    return format_value(
-        value, kpi["unit"], locale, decimals=kpi["decimals"], currency=kpi["currency"]
-    )
-
-
-def bound_text(kpi: Doc, bound: Doc | None, locale: str) -> str:
-    if bound is None:
-        return ""
-    lo, hi = bound["min"], bound["max"]
-    if lo is not None and hi is not None:
-        return f"{value_text(kpi, lo, locale)} – {value_text(kpi, hi, locale)}"
-    if lo is not None:
-        return f"≥ {value_text(kpi, lo, locale)}"
-    if hi is not None:
-        return f"≤ {value_text(kpi, hi, locale)}"
-    return ""
-
-
 def change_view(kpi: Doc, change: Doc, locale: str) -> Doc:
     """A change against another period, with a class saying whether it is good news."""
     delta = change["change"]
@@ -90,7 +73,7 @@ def change_view(kpi: Doc, change: Doc, locale: str) -> Doc:
         "tone": tone,
         "arrow": "▲" if (delta or 0) > 0 else "▼" if (delta or 0) < 0 else "",
         "period": period_text(change["period"], _start_of(kpi, change["period"]), locale),
-        "value": value_text(kpi, change["value"], locale),
+        "value": kpi_value(kpi, change["value"], locale),
     }
 
 
@@ -115,16 +98,16 @@ def kpi_view(card: Doc, kpi: Doc, locale: str) -> Doc:
     lows = [p["bound"]["min"] if p["bound"] else None for p in series]
     highs = [p["bound"]["max"] if p["bound"] else None for p in series]
     bound = kpi["bound"] or {}
-    value = value_text(kpi, kpi["value"], locale)
-    target = bound_text(kpi, kpi["bound"], locale)
+    value = kpi_value(kpi, kpi["value"], locale)
+    target = kpi_bound(kpi, kpi["bound"], locale)
     name = kpi["name"]
     first, last = series[0], series[-1]
     points = [
         {
             "label": period_text(p["period"], p["start"], locale),
             "period": p["period"],
-            "value": value_text(kpi, p["value"], locale),
-            "bound": bound_text(kpi, p["bound"], locale),
+            "value": kpi_value(kpi, p["value"], locale),
+            "bound": kpi_bound(kpi, p["bound"], locale),
             "status": status_view(p["status"], locale),
         }
         for p in series
@@ -149,8 +132,8 @@ def kpi_view(card: Doc, kpi: Doc, locale: str) -> Doc:
         "period": period_text(kpi["period"]["label"], kpi["period"]["start"], locale),
         "previous": change_view(kpi, kpi["previous"], locale),
         "year_ago": change_view(kpi, kpi["year_ago"], locale),
-        "owner": owner_label(kpi["owner"]),
-        "owner_slug": slug(owner_label(kpi["owner"])) if kpi["owner"] else None,
+        "owner": kpi_owner(kpi),
+        "owner_slug": slug(kpi_owner(kpi)) if kpi["owner"] else None,
         "tags": [{"text": t, "slug": slug(t)} for t in kpi["tags"]],
         "description": markdown(kpi["description"]),
         "sparkline": svg.sparkline(
@@ -189,7 +172,7 @@ def kpi_view(card: Doc, kpi: Doc, locale: str) -> Doc:
                 "members": [
                     {
                         "member": m["member"] if m["member"] is not None else "∅",
-                        "value": value_text(kpi, m["value"], locale),
+                        "value": kpi_value(kpi, m["value"], locale),
                         "spark": svg.sparkline(
                             [p["value"] for p in m["series"]],
                             [],
@@ -225,7 +208,7 @@ def target_view(kpi: Doc, target: Doc, locale: str) -> Doc:
     """A target's SMART fields in the reader's locale."""
 
     def num(value: float | None) -> str | None:
-        return None if value is None else value_text(kpi, value, locale)
+        return None if value is None else kpi_value(kpi, value, locale)
 
     baseline = target["baseline"]
     if isinstance(baseline, str):
