@@ -9,8 +9,9 @@ a kpispec project of 13 marketing KPIs on it (monthly, by channel), and then run
 contenders, each in a fresh Python process per run so that start-up, imports and peak
 memory are measured honestly:
 
-- kpispec: `import kpispec; kpispec.evaluate(project, as_of=...)` (load, validate, read the
-  Parquet metadata, the fused Polars query, the results document);
+- kpispec: `kpispec.load(project)` then `kpispec.evaluate(loaded, as_of=...)`, which is what
+  `kpispec.evaluate(project)` does (load and check the specs, read the Parquet schema, the
+  fused Polars query, the KPI values and the results document);
 - polars: the same KPIs hand-written as one lazy `scan_parquet`, grouped by month (the
   totals) and by month and channel, collected together;
 - duckdb: the same KPIs as one SQL query with `grouping sets` over the Parquet file.
@@ -20,8 +21,8 @@ date 2026-11-22 that is 2025-10 to 2026-10, thirteen months (the twelve of the t
 the one a year before the evaluated month, for the year-over-year change).
 
 Wall time is measured by this process around each child; "call" is the evaluation alone,
-measured inside the child (imports excluded); peak memory is the child's maximum resident
-set size (`os.wait4`). The table shows medians over `--runs` runs, after one warm-up run
+measured inside the child (imports excluded); CPU time (user + system) and peak memory
+(maximum resident set size) are the child's, from `os.wait4`. The table shows medians over `--runs` runs, after one warm-up run
 of each contender (so that every contender finds the file in the page cache). The three
 must give the same numbers for the last month, in total and per channel; a mismatch is
 printed and the script exits with status 1.
@@ -37,10 +38,12 @@ import math
 import os
 import platform
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
 from datetime import date, datetime
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
@@ -238,7 +241,9 @@ def prepare(data_dir: Path, rows: int, seed: int) -> Path:
         with tempfile.NamedTemporaryFile(dir=parquet.parent, suffix=".tmp", delete=False) as tmp:
             pass
         try:
-            generate(Path(tmp.name), rows, seed)
+            # in a child process: this one stays small (see `measure`)
+            command = [sys.executable, __file__, "--generate-to", tmp.name]
+            subprocess.run([*command, "--rows", str(rows), "--seed", str(seed)], check=True)
             os.chmod(tmp.name, 0o644)
             os.replace(tmp.name, parquet)
         finally:
@@ -452,9 +457,13 @@ def child(name: str, project: Path, out: Path) -> None:
 
 
 def measure(name: str, project: Path) -> dict[str, Any]:
-    """Run one contender in a fresh process: wall time, peak RSS and its result."""
-    import subprocess
+    """Run one contender in a fresh process: wall time, CPU time, peak RSS and its result.
 
+    Linux starts a new program's maximum RSS at the RSS of the process that forked it, so
+    this process must stay small: it never imports polars, duckdb or kpispec, and the data
+    is generated in a child too. `floor_mib` reports its own size, the least any child
+    can show.
+    """
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "result.json"
         log = Path(tmp) / "log.txt"
@@ -481,6 +490,12 @@ def measure(name: str, project: Path) -> dict[str, Any]:
     result["cpu_s"] = usage.ru_utime + usage.ru_stime  # user + system, all threads
     result["rss_mib"] = usage.ru_maxrss / 1024  # KiB on Linux
     return result
+
+
+def floor_mib() -> float:
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def same(a: float | None, b: float | None) -> bool:
@@ -574,7 +589,11 @@ def main() -> None:
     parser.add_argument("--child", choices=list(CONTENDERS), help=argparse.SUPPRESS)
     parser.add_argument("--project", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--generate-to", type=Path, help=argparse.SUPPRESS)
     opts = parser.parse_args()
+    if opts.generate_to:
+        generate(opts.generate_to, opts.rows, opts.seed)
+        return
     if opts.child:
         child(opts.child, opts.project, opts.out)
         return
@@ -584,16 +603,16 @@ def main() -> None:
         explain(project)
         return
     names = opts.only or list(CONTENDERS)
-    import duckdb
-    import polars as pl
-
+    # polars and duckdb are not imported here: see `measure`
     print(
         f"{opts.rows:,} rows, {len(KPIS)} KPIs by channel, months 2025-10..2026-10; "
         f"{opts.runs} runs each after a warm-up; {os.cpu_count()} cores, "
-        f"Python {platform.python_version()}, polars {pl.__version__}, duckdb {duckdb.__version__}",
+        f"Python {platform.python_version()}, polars {version('polars')}, "
+        f"duckdb {version('duckdb')}, kpispec {version('kpispec')}",
         flush=True,
     )
     load_before = os.getloadavg()[0]
+    print(f"this process: {floor_mib():.0f} MiB (the floor of the children's peak RSS)")
     if load_before > 0.5:
         print(f"warning: the machine is busy (load average {load_before:.2f}): wall times suffer")
     warm = {name: measure(name, project) for name in names}
