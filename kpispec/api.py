@@ -84,7 +84,7 @@ def evaluate(
         else load(project, allow_outside_root=allow_outside_root)
     )
     checked = loaded.checked
-    chosen = _chosen_scorecards(loaded, scorecards)
+    chosen = chosen_scorecards(loaded, scorecards)
     named = None
     if period is not None:
         try:
@@ -140,7 +140,7 @@ def explain(project: Loaded, *, as_of: str | date | None = None, period: str | N
     return "\n".join(parts)
 
 
-def _chosen_scorecards(loaded: Loaded, scorecards: list[str] | None) -> list[str] | None:
+def chosen_scorecards(loaded: Loaded, scorecards: list[str] | None) -> list[str] | None:
     known = [c.id for c in loaded.checked.project.scorecards]
     if scorecards:
         for card in scorecards:

@@ -450,14 +450,14 @@ def test_(
     allow_outside_root: AllowOutside = False,
 ) -> None:
     """Run the tests that spec files carry for their own formulas."""
-    from kpispec.api import _chosen_scorecards, parse_as_of
+    from kpispec.api import chosen_scorecards, parse_as_of
     from kpispec.diagnostics import format_text
     from kpispec.engine.spectests import run_tests
 
     outcomes = []
     for path in paths or [Path(".")]:
         loaded = _load_or_exit(path, allow_outside_root)
-        chosen = _chosen_scorecards(loaded, scorecard)
+        chosen = chosen_scorecards(loaded, scorecard)
         for outcome in run_tests(loaded.checked, as_of=parse_as_of(as_of), scorecards=chosen):
             if any(o.test is outcome.test or o.loc == outcome.loc for o in outcomes):
                 continue  # two paths of one project

@@ -13,15 +13,17 @@ import os
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kpispec import __version__
-from kpispec.engine.evaluate import VALUE, Evaluation
 from kpispec.engine.periods import Period, year_earlier
 from kpispec.engine.targets import STATUSES, Bound, bound_for, judge, resolve
 from kpispec.spec.checks import CheckedKpi, CheckedProject
 from kpispec.spec.loader import display_name
 from kpispec.spec.model import Owner, Project, Scorecard, Source, Target
+
+if TYPE_CHECKING:  # reports read a document without importing the engine (nor Polars)
+    from kpispec.engine.evaluate import Evaluation
 
 VERSION = 1
 Doc = dict[str, Any]
@@ -56,7 +58,7 @@ def _target(target: Target) -> Doc:
     }
 
 
-def _source(source: Source | None, project: Project) -> Doc | None:
+def _source(source: Source | None) -> Doc | None:
     if source is None:
         return None
     return {
@@ -108,6 +110,8 @@ class _Builder:
         """The KPI's values read once: dimension (None for the total) -> member -> period."""
         frame = self.evaluation.values[kpi_id]
         out: dict[str | None, dict[str | None, dict[int, float | None]]] = {}
+        from kpispec.engine.evaluate import VALUE
+
         columns = (frame[c].to_list() for c in ("__dimension", "__member", "__p", VALUE))
         for dim, member, p, v in zip(*columns, strict=True):
             out.setdefault(dim, {}).setdefault(member, {})[int(p)] = _number(v)
@@ -163,7 +167,7 @@ class _Builder:
             "window": str(kpi.window),
             "time": (kpi.time if kpi.time_set else (source.time if source else None)),
             "dimensions": list(checked.dimensions),
-            "source": _source(source, project),
+            "source": _source(source),
             "formula": kpi.formula.text.strip(),
             "filter": kpi.filter.text.strip() if kpi.filter else None,
             "depends_on": list(checked.depends),

@@ -15,7 +15,7 @@ import polars as pl
 from kpispec.diagnostics import DataError, Diagnostic
 from kpispec.engine.periods import Period, last_complete, local_midnight, year_earlier
 from kpispec.engine.plan import KEYS, Group, SourcePlan, Span, compile_error, plan_source, spine
-from kpispec.engine.sources import Opened, _first_line, find_bad_value, open_source
+from kpispec.engine.sources import Opened, find_bad_value, first_line, open_source
 from kpispec.formula.compile import CompileError, KpiCompiler
 from kpispec.spec.checks import CheckedKpi, CheckedProject, label_grain
 from kpispec.spec.model import Kpi
@@ -147,7 +147,7 @@ def _collect(kpi: CheckedKpi, frames: list[pl.LazyFrame]) -> list[pl.DataFrame]:
             [
                 Diagnostic(
                     "D105",
-                    f"KPI `{kpi.kpi.id}` cannot be computed: {_first_line(exc)}",
+                    f"KPI `{kpi.kpi.id}` cannot be computed: {first_line(exc)}",
                     kpi.kpi.formula.loc(0),
                 )
             ]
@@ -256,7 +256,7 @@ def run_plans(plans: list[SourcePlan]) -> list[pl.DataFrame]:
                 [
                     Diagnostic(
                         "D102",
-                        f"source `{source.id}`: cannot read the data: {_first_line(exc)}",
+                        f"source `{source.id}`: cannot read the data: {first_line(exc)}",
                         source.locs.get("path", source.loc),
                         "check the file, or declare column types under `columns:`",
                     )

@@ -145,7 +145,6 @@ def needed_columns(kpis: Iterable[CheckedKpi], opened: Opened) -> list[str]:
     source = opened.source
     if source.time:
         names.append(source.time)
-    filter_info = None
     for kpi in kpis:
         t = time_column(kpi, opened)
         if t:
@@ -154,7 +153,6 @@ def needed_columns(kpis: Iterable[CheckedKpi], opened: Opened) -> list[str]:
         for info in (kpi.formula, kpi.filter):
             if info is not None:
                 names.extend(info.column_names)
-    del filter_info
     return list(dict.fromkeys(names))
 
 

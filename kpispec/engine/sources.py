@@ -54,7 +54,7 @@ def localize(expr: pl.Expr, zone: str) -> pl.Expr:
     return pl.coalesce(at(expr), at(expr + pl.duration(hours=1)))
 
 
-def _dtype(kind: ColumnType) -> Any:
+def polars_type(kind: ColumnType) -> Any:
     import polars as pl
 
     return {
@@ -110,7 +110,7 @@ class Opened:
         expr = pl.col(name)
         if declared is None:
             return expr, raw
-        target = _dtype(declared)
+        target = polars_type(declared)
         if declared == ColumnType.DATETIME:
             if isinstance(raw, pl.Datetime):
                 return expr, raw
@@ -264,7 +264,7 @@ def _scan_files(source: Source, files: list[Path]) -> pl.LazyFrame:
     paths = [str(p) for p in files]
     if fmt == "csv":
         overrides = {
-            name: _dtype(kind)
+            name: polars_type(kind)
             for name, kind in source.columns.items()
             if kind not in (ColumnType.DATE, ColumnType.DATETIME)
         }
@@ -334,7 +334,7 @@ def _read_sql(source: Source, project: Project, columns: list[str] | None) -> pl
             source,
             "D106",
             f"cannot connect to the database of connection `{source.connection}`: "
-            + scrub(_first_line(exc), secrets),
+            + scrub(first_line(exc), secrets),
             "check the URL, the server, and the credentials in the environment",
             conn_spec.loc,
         ) from None
@@ -347,7 +347,7 @@ def _read_sql(source: Source, project: Project, columns: list[str] | None) -> pl
         raise data_error(
             source,
             "D107",
-            "the query failed: " + scrub(_first_line(exc), secrets),
+            "the query failed: " + scrub(first_line(exc), secrets),
             "run the query in the database's own client to see the full error",
             source.locs.get("sql", source.loc),
         ) from None
@@ -367,7 +367,7 @@ def _plain_values(values: list[Any]) -> list[Any]:
     return [None if v is None else v if isinstance(v, _NATIVE) else str(v) for v in values]
 
 
-def _first_line(exc: BaseException) -> str:
+def first_line(exc: BaseException) -> str:
     text = str(exc).strip() or type(exc).__name__
     return text.splitlines()[0]
 
@@ -402,7 +402,7 @@ def open_source(
             raw = _scan_files(source, files)
         except Exception as exc:
             raise data_error(
-                source, "D102", f"cannot read {files[0].name}: {_first_line(exc)}"
+                source, "D102", f"cannot read {files[0].name}: {first_line(exc)}"
             ) from None
     try:
         schema = dict(raw.collect_schema())
@@ -413,7 +413,7 @@ def open_source(
         raise data_error(
             source,
             "D102",
-            f"cannot read {files[0].name if files else 'its data'}: {_first_line(exc)}",
+            f"cannot read {files[0].name if files else 'its data'}: {first_line(exc)}",
             "check that the file is a valid " + (source_format(source) or "data") + " file",
             source.locs.get("path", source.loc),
         ) from None
@@ -465,7 +465,7 @@ def find_bad_value(opened: Opened, columns: Iterable[str]) -> Diagnostic | None:
         except Exception as exc:  # the file itself is broken: say so, naming it
             return Diagnostic(
                 "D102",
-                f"source `{source.id}`: cannot read {file.name}: {_first_line(exc)}",
+                f"source `{source.id}`: cannot read {file.name}: {first_line(exc)}",
                 source.locs.get("path", source.loc),
                 "check that the file is valid CSV (quotes closed, one header line)",
             )
@@ -491,7 +491,7 @@ def find_bad_value(opened: Opened, columns: Iterable[str]) -> Diagnostic | None:
                     {"true": True, "false": False}, default=None, return_dtype=pl.Boolean
                 )
             else:
-                parsed = values.cast(_dtype(declared), strict=False)
+                parsed = values.cast(polars_type(declared), strict=False)
             bad = (values.is_not_null() & parsed.is_null()).arg_true()
             if len(bad):
                 row = int(bad[0])

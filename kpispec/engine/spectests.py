@@ -18,7 +18,7 @@ from kpispec.diagnostics import DataError, Diagnostic, Loc
 from kpispec.engine.evaluate import VALUE, evaluate
 from kpispec.engine.periods import Period, parse_label, period_index
 from kpispec.engine.plan import Span
-from kpispec.engine.sources import _dtype
+from kpispec.engine.sources import polars_type
 from kpispec.spec.checks import CheckedProject
 from kpispec.spec.model import ColumnType, SpecTest
 
@@ -49,7 +49,7 @@ def _frame(test: SpecTest, source_id: str, checked: CheckedProject) -> pl.DataFr
     casts = []
     for name, kind in source.columns.items():
         if name in frame.columns and kind not in (ColumnType.DATE, ColumnType.DATETIME):
-            casts.append(pl.col(name).cast(_dtype(kind), strict=False))
+            casts.append(pl.col(name).cast(polars_type(kind), strict=False))
     return frame.with_columns(casts) if casts else frame
 
 
