@@ -64,7 +64,10 @@ NoData = Annotated[
 ]
 AllowOutside = Annotated[
     bool,
-    typer.Option("--allow-outside-root", help="Let sources read files outside the project root."),
+    typer.Option(
+        "--allow-outside-root",
+        help="Let specs read files outside the project root (also through symlinks).",
+    ),
 ]
 
 

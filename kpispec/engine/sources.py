@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from kpispec.diagnostics import DataError, Diagnostic, Loc
+from kpispec.confine import outside_root
+from kpispec.diagnostics import DataError, Diagnostic, Loc, SpecError
 from kpispec.spec.columns import matching_files, source_format
 from kpispec.spec.model import ColumnType, Project, Source
 from kpispec.spec.suggest import did_you_mean
@@ -390,6 +391,18 @@ def open_source(
         raw = _read_sql(source, project, columns)
     else:
         files = matching_files(source)
+        refused = (
+            None
+            if project.allow_outside_root
+            else outside_root(
+                f"source path {source.path!r}",
+                files,
+                project.root,
+                source.locs.get("path", source.loc),
+            )
+        )
+        if refused is not None:  # validation said so already, unless a file appeared since
+            raise SpecError([refused])
         if not files:
             raise data_error(
                 source,

@@ -14,7 +14,8 @@ from datetime import date
 
 import polars as pl
 
-from kpispec.diagnostics import DataError, Diagnostic, Loc
+from kpispec.confine import outside_root
+from kpispec.diagnostics import DataError, Diagnostic, Loc, SpecError
 from kpispec.engine.evaluate import VALUE, evaluate
 from kpispec.engine.periods import Period, parse_label, period_index
 from kpispec.engine.plan import Span
@@ -41,7 +42,14 @@ def _frame(test: SpecTest, source_id: str, checked: CheckedProject) -> pl.DataFr
     source = checked.project.source(source_id)
     assert source is not None
     if isinstance(rows, str):
-        frame = pl.read_csv(test.file.parent / rows, try_parse_dates=True, infer_schema_length=None)
+        path = test.file.parent / rows
+        project = checked.project
+        if not project.allow_outside_root:  # validation refuses it first (E410)
+            loc = test.row_value_locs.get(source_id, test.loc)
+            refused = outside_root(f"test data file {rows!r}", [path], project.root, loc)
+            if refused is not None:
+                raise SpecError([refused])
+        frame = pl.read_csv(path, try_parse_dates=True, infer_schema_length=None)
     else:
         columns = list(dict.fromkeys(k for row in rows for k in row))
         data = {c: [row.get(c) for row in rows] for c in columns}

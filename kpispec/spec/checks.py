@@ -10,14 +10,16 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from functools import cache
+from pathlib import Path
 
+from kpispec.confine import has_magic, outside_root
 from kpispec.diagnostics import Diagnostic, Diagnostics, Loc, Severity
 from kpispec.formula.analysis import FormulaInfo, Level, analyze
 from kpispec.formula.parser import parse
 from kpispec.formula.tokens import FormulaSyntaxError
 from kpispec.spec.columns import KnownColumns, matching_files, read_columns, source_format
 from kpispec.spec.loader import Snippet, display_name
-from kpispec.spec.model import Kpi, Project, Source, Target
+from kpispec.spec.model import Kpi, Project, Source, SpecTest, Target
 from kpispec.spec.suggest import did_you_mean
 
 #: Currencies suggested for a mistyped code (suggesting every ISO code gives odd guesses).
@@ -32,6 +34,17 @@ _GRAIN_OF_LABEL = [
     (re.compile(r"^\d{4}-W\d{2}$"), "week"),
     (re.compile(r"^\d{4}-\d{2}-\d{2}$"), "day"),
 ]
+
+
+def _fixed_parts(pattern: str) -> list[str]:
+    """The leading components of a path or glob that hold no wildcard."""
+    parts = Path(pattern).parts
+    fixed = []
+    for part in parts:
+        if has_magic(part):
+            break
+        fixed.append(part)
+    return fixed
 
 
 def label_grain(label: str) -> str | None:
@@ -328,19 +341,24 @@ class _Checker:
                 loc,
                 "add `format:` (csv, parquet, ndjson or json) or use a known extension",
             )
-        target = (source.file.parent / source.path).resolve()
-        root = self.project.root.resolve()
-        if not self.allow_outside_root and not target.is_relative_to(root):
-            self.out.add(
-                "E410",
-                f"source path {source.path!r} points outside the project root {root}",
-                loc,
-                "keep data inside the project, or pass --allow-outside-root if you trust these specs",
-            )
-            return
+        root = self.project.root
+        what = f"source path {source.path!r}"
+        if not self.allow_outside_root:
+            # the folder the path (or the glob's fixed start) names, judged before any data
+            # is read; then every file it matches, where a symlink may lead elsewhere
+            fixed = Path(*_fixed_parts(source.path)) if source.path else Path()
+            refused = outside_root(what, [source.file.parent / fixed], root, loc)
+            if refused is not None:
+                self.out.items.append(refused)
+                return
         if not self.data:
             return
         files = matching_files(source)
+        if not self.allow_outside_root:
+            refused = outside_root(what, files, root, loc)
+            if refused is not None:
+                self.out.items.append(refused)
+                return
         if not files:
             self.out.add(
                 "E411",
@@ -656,17 +674,8 @@ class _Checker:
                             test.row_key_locs.get(source_id, test.locs.get("rows", test.loc)),
                             f"KPI `{kpi.id}` reads: {', '.join(sorted(needed)) or 'no source'}",
                         )
-                    elif (
-                        self.data
-                        and isinstance(rows, str)
-                        and not (test.file.parent / rows).is_file()
-                    ):
-                        self.out.add(
-                            "E415",
-                            f"test data file {rows!r} does not exist",
-                            test.row_value_locs.get(source_id, test.locs.get("rows", test.loc)),
-                            "paths are relative to the spec file; put the CSV beside it",
-                        )
+                    elif isinstance(rows, str):
+                        self.test_rows_file(test, source_id, rows)
                 if test.period is not None:
                     grain = label_grain(test.period)
                     if grain is not None and grain != kpi.grain:
@@ -676,6 +685,23 @@ class _Checker:
                             test.locs.get("period", test.loc),
                             f"name a {kpi.grain} period, e.g. {_example_label(str(kpi.grain))}",
                         )
+
+    def test_rows_file(self, test: SpecTest, source_id: str, rows: str) -> None:
+        """A test's CSV of rows: inside the project (E410), and there (E415)."""
+        loc = test.row_value_locs.get(source_id, test.locs.get("rows", test.loc))
+        path = test.file.parent / rows
+        if not self.allow_outside_root:
+            refused = outside_root(f"test data file {rows!r}", [path], self.project.root, loc)
+            if refused is not None:
+                self.out.items.append(refused)
+                return
+        if self.data and not path.is_file():
+            self.out.add(
+                "E415",
+                f"test data file {rows!r} does not exist",
+                loc,
+                "paths are relative to the spec file; put the CSV beside it",
+            )
 
     def sources_read(self, kpi_id: str, seen: set[str] | None = None) -> set[str]:
         seen = seen if seen is not None else set()

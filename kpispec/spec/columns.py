@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import csv
-import glob
 from dataclasses import dataclass
 from pathlib import Path
 
+from kpispec.confine import glob_paths, has_magic
 from kpispec.spec.model import Source
 
 SUFFIX_FORMATS = {
@@ -41,12 +41,16 @@ def source_base(source: Source) -> Path:
 
 
 def matching_files(source: Source) -> list[Path]:
+    """The files a source reads: its path, or the files its glob matches (sorted).
+
+    Whether they stay inside the project is judged by :mod:`kpispec.confine` (the caller's
+    job: validation reports E410, the engine refuses to read them).
+    """
     if source.path is None:
         return []
-    pattern = str(source_base(source) / source.path)
-    if glob.has_magic(source.path):
-        return sorted(Path(p) for p in glob.glob(pattern, recursive=True) if Path(p).is_file())
-    path = Path(pattern)
+    if has_magic(source.path):
+        return [p for p in glob_paths(source_base(source), source.path) if p.is_file()]
+    path = source_base(source) / source.path
     return [path] if path.is_file() else []
 
 

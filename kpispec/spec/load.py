@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from kpispec.confine import outside_root
 from kpispec.diagnostics import Diagnostic, Loc, Severity
 from kpispec.spec.build import build_project, build_scorecard
 from kpispec.spec.checks import CheckedProject, check_project
@@ -55,6 +56,18 @@ def load(
     texts: dict[str, str] = {}
 
     def read(file: Path, schema_name: str) -> Document | None:
+        if not allow_outside_root:
+            refused = outside_root(
+                "spec file",
+                [file],
+                layout.root,
+                Loc(display_name(file)),
+                "spec files must be inside the project root: replace the symlink by the file "
+                "itself, or pass --allow-outside-root if you trust these specs",
+            )
+            if refused is not None:  # never read, so its lines never reach a message
+                diagnostics.append(refused)
+                return None
         try:
             doc = load_document(file, display_name(file))
         except LoadError as exc:
@@ -76,6 +89,7 @@ def load(
 
     project_doc = read(layout.project_file, PROJECT_SCHEMA) if layout.project_file else None
     project = build_project(layout.root, project_doc)
+    project.allow_outside_root = allow_outside_root
     files = spec_files(layout, project.specs)
     chosen = layout.selection
     if (

@@ -237,6 +237,8 @@ class Project:
     scorecards: list[Scorecard] = field(default_factory=list)
     locs: dict[str, Loc] = field(default_factory=dict)  #: where each key of kpispec.yaml starts
     name: str = "kpispec.yaml"  #: the project file as diagnostics show it
+    #: ``--allow-outside-root``: the engine may read files outside the root (set by load)
+    allow_outside_root: bool = False
 
     def all_sources(self) -> list[Source]:
         return [*self.sources, *(s for card in self.scorecards for s in card.sources)]

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import glob
 import os
 from dataclasses import dataclass
 from pathlib import Path
+
+from kpispec.confine import glob_paths
 
 PROJECT_FILE = "kpispec.yaml"
 SPEC_SUFFIXES = (".yaml", ".yml")
@@ -26,7 +27,13 @@ def find_layout(path: Path) -> Layout:
     repository's top (the folder holding ``.git``). Without one, the folder named is the
     root and every default applies.
     """
-    path = path.resolve()
+    absolute = Path(os.path.abspath(path))
+    if absolute.is_symlink() and absolute.is_file():
+        # a spec file that is a symlink belongs to the project it sits in, not to the one
+        # it points into; whether it may be read is then judged like any other spec file
+        path = Path(os.path.realpath(absolute.parent)) / absolute.name
+    else:
+        path = path.resolve()
     start = path.parent if path.is_file() else path
     selection = path if path.is_file() else None
     folder = start
@@ -52,8 +59,8 @@ def spec_files(layout: Layout, patterns: list[str]) -> list[Path]:
     found: set[Path] = set()
     if patterns:
         for pattern in patterns:
-            for name in glob.glob(pattern, root_dir=root, recursive=True):
-                candidate = Path(os.path.abspath(root / name))  # keep the name a link has
+            for name in glob_paths(root, pattern):
+                candidate = Path(os.path.abspath(name))  # keep the name a link has
                 if (
                     candidate.is_file() or candidate.is_symlink()
                 ) and candidate.suffix in SPEC_SUFFIXES:
