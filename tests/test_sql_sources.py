@@ -525,7 +525,10 @@ def test_sqlite_absolute_path(tmp_path: Path) -> None:
     folder = write_project(
         tmp_path / "project", f"sqlite:///{db}", columns=SQLITE_NAIVE_COLUMNS, time="local_started"
     )
-    doc = kpispec.evaluate(folder, as_of=AS_OF)
+    with pytest.raises(kpispec.SpecError) as refused:  # outside the project root
+        kpispec.evaluate(folder, as_of=AS_OF)
+    assert [d.code for d in refused.value.diagnostics] == ["E410"]
+    doc = kpispec.evaluate(folder, as_of=AS_OF, allow_outside_root=True)
     assert series(doc, "sessions") == expected_local_sessions(ROWS)
 
 

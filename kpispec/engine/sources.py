@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from kpispec.confine import outside_root
+from kpispec.confine import database_file, outside_root
 from kpispec.diagnostics import DataError, Diagnostic, Loc, SpecError
 from kpispec.spec.columns import matching_files, source_format
 from kpispec.spec.model import ColumnType, Project, Source
@@ -284,28 +284,154 @@ def _scan_files(source: Source, files: list[Path]) -> pl.LazyFrame:
     return pl.concat(frames, how="diagonal_relaxed").lazy() if len(frames) > 1 else frames[0].lazy()
 
 
-def _connect(url: str, root: Path) -> Any:
+#: DuckDB runs a query on its own database only: no file, no extension, no setting changed.
+DUCKDB_CONFIG = {
+    "enable_external_access": False,
+    "autoinstall_known_extensions": False,
+    "autoload_known_extensions": False,
+    "lock_configuration": True,
+}
+#: What an SQLite query may do: read tables and call functions, nothing else (no ATTACH,
+#: no PRAGMA, no write, not even to a temporary table).
+_SQLITE_READS = ("SQLITE_SELECT", "SQLITE_READ", "SQLITE_FUNCTION", "SQLITE_RECURSIVE")
+#: The first words of a query that only reads.
+_READING = frozenset({"select", "with", "values", "table", "from"})
+
+
+class _Refused(Exception):
+    """The connection would open a database file outside the project root."""
+
+    def __init__(self, diagnostic: Diagnostic) -> None:
+        super().__init__(diagnostic.message)
+        self.diagnostic = diagnostic
+
+
+class _ReadOnly(Exception):
+    """The query does something else than read its own database."""
+
+
+def _sqlite_authorizer(action: int, *_: object) -> int:
+    import sqlite3
+
+    allowed = {getattr(sqlite3, name) for name in _SQLITE_READS}
+    return sqlite3.SQLITE_OK if action in allowed else sqlite3.SQLITE_DENY
+
+
+def _connect(url: str, project: Project, loc: Loc) -> tuple[str, Any]:
+    """The kind of database (``sqlite``, ``duckdb``, ``postgres``) and a read-only connection.
+
+    SQLite and DuckDB files are judged by :mod:`kpispec.confine` here, when the URL is
+    resolved (it may come from the environment), and opened read-only by their real path.
+    """
+    from urllib.parse import quote
+
     scheme = url.split(":", 1)[0].lower()
     if scheme in ("sqlite", "duckdb"):
-        target = url.split(":///", 1)[1] if ":///" in url else url.split("://", 1)[-1]
-        if target not in ("", ":memory:") and not Path(target).is_absolute():
-            target = str(root / target)
+        target = database_file(url, project.root)
+        real = None
+        if target is not None:
+            if not project.allow_outside_root:
+                refused = outside_root(
+                    "the database file of the connection", [target], project.root, loc
+                )
+                if refused is not None:
+                    raise _Refused(refused)
+            real = os.path.realpath(target)
+            if not Path(real).is_file():
+                raise FileNotFoundError(f"the database file {target} does not exist")
         if scheme == "sqlite":
             import sqlite3
 
-            if target not in (":memory:",) and not Path(target).is_file():
-                raise FileNotFoundError(f"the database file {target} does not exist")
-            return sqlite3.connect(f"file:{target}?mode=ro", uri=True)
+            # the path is percent-encoded, so a `?` or `#` in it cannot add URI options
+            name = ":memory:" if real is None else f"file:{quote(real)}?mode=ro"
+            conn = sqlite3.connect(name, uri=real is not None)
+            conn.set_authorizer(_sqlite_authorizer)
+            return "sqlite", conn
         import duckdb
 
-        if target not in ("", ":memory:") and not Path(target).is_file():
-            raise FileNotFoundError(f"the database file {target} does not exist")
-        return duckdb.connect(target or ":memory:", read_only=bool(target and target != ":memory:"))
+        return "duckdb", duckdb.connect(
+            real or ":memory:", read_only=real is not None, config=DUCKDB_CONFIG
+        )
     if scheme in ("postgresql", "postgres"):
         import psycopg
 
-        return psycopg.connect(url, connect_timeout=10)
+        conn = psycopg.connect(url, connect_timeout=10)
+        conn.read_only = True  # every transaction starts with BEGIN READ ONLY
+        return "postgres", conn
     raise ValueError(f"unsupported database URL scheme {scheme!r}")
+
+
+def _first_word(query: str) -> str:
+    """The first keyword of a query, past blanks, comments and opening parentheses."""
+    rest = query
+    while True:
+        rest = rest.lstrip().lstrip("(")
+        if rest.startswith("--"):
+            rest = rest.split("\n", 1)[1] if "\n" in rest else ""
+        elif rest.startswith("/*"):
+            rest = rest.split("*/", 1)[1] if "*/" in rest else ""
+        else:
+            break
+    match = re.match(r"[A-Za-z_]+", rest)
+    return match.group(0).lower() if match else ""
+
+
+def _duckdb_single_select(query: str) -> str | None:
+    """Why a DuckDB query is not one SELECT, or None (a parse error is left to the run)."""
+    import duckdb
+
+    try:
+        statements = duckdb.extract_statements(query)
+    except duckdb.Error:
+        return None
+    if len(statements) != 1:
+        return f"holds {len(statements)} statements"
+    if statements[0].type != duckdb.StatementType.SELECT:
+        return f"is a {statements[0].type.name} statement"
+    return None
+
+
+def _run_query(kind: str, conn: Any, query: str, user_query: str) -> tuple[list[str], list[Any]]:
+    """Run one reading statement; :class:`_ReadOnly` when it would do anything else."""
+    if kind == "duckdb":
+        why = _duckdb_single_select(user_query) or _duckdb_single_select(query)
+        if why is not None:
+            raise _ReadOnly(why)
+        cursor = conn.cursor()
+    elif kind == "postgres":
+        # a server-side cursor: DECLARE ... CURSOR FOR <query>, sent with the extended
+        # protocol, takes exactly one SELECT (or VALUES, TABLE, WITH ... SELECT without
+        # data-modifying parts), inside the read-only transaction
+        cursor = conn.cursor(name="kpispec_source")
+    else:
+        cursor = conn.cursor()
+    cursor.execute(query)
+    names = [d[0] for d in cursor.description]
+    return names, cursor.fetchall()
+
+
+def _read_only_refusal(kind: str, exc: Exception, user_query: str) -> str | None:
+    """Why the database refused the query for writing (or reaching files), or None."""
+    if isinstance(exc, _ReadOnly):
+        return str(exc)
+    text = first_line(exc)
+    if kind == "postgres":
+        state = getattr(exc, "sqlstate", None)
+        if state == "25006" or (state == "0A000" and "data-modifying" in text):
+            return "tries to write"
+        if state == "42601" and "multiple commands" in text:
+            return "holds more than one statement"
+        word = _first_word(user_query)
+        if state == "42601" and word not in _READING:
+            return f"starts with `{word}`, not SELECT" if word else "is not a SELECT"
+    elif kind == "sqlite":
+        if "not authorized" in text or "authorization denied" in text or "readonly" in text:
+            return f"tries to do more than read ({text})"
+        if "one statement at a time" in text:
+            return "holds more than one statement"
+    elif kind == "duckdb" and ("disabled by configuration" in text or "read-only" in text):
+        return f"tries to reach a file or to write ({text})"
+    return None
 
 
 def _read_sql(source: Source, project: Project, columns: list[str] | None) -> pl.LazyFrame:
@@ -321,7 +447,12 @@ def _read_sql(source: Source, project: Project, columns: list[str] | None) -> pl
         quoted = ", ".join('"' + c.replace('"', '""') + '"' for c in columns)
         query = f"select {quoted} from ({query.strip().rstrip(';')}) as kpispec_source"
     try:
-        conn = _connect(url, project.root)
+        kind, conn = _connect(url, project, conn_spec.loc)
+    except _Refused as exc:  # the path may hold ${ENV} values: each is hidden whole
+        d = exc.diagnostic
+        values = [os.environ.get(m.group(1), "") for m in _ENV.finditer(conn_spec.url)]
+        hidden = sorted((v for v in values if len(v) >= 3), key=len, reverse=True)
+        raise SpecError([Diagnostic(d.code, scrub(d.message, hidden), d.loc, d.hint)]) from None
     except ModuleNotFoundError as exc:
         raise data_error(
             source,
@@ -340,11 +471,18 @@ def _read_sql(source: Source, project: Project, columns: list[str] | None) -> pl
             conn_spec.loc,
         ) from None
     try:
-        cursor = conn.cursor()
-        cursor.execute(query)
-        names = [d[0] for d in cursor.description]
-        rows = cursor.fetchall()
+        names, rows = _run_query(kind, conn, query, source.sql or "")
     except Exception as exc:
+        why = _read_only_refusal(kind, exc, source.sql or "")
+        if why is not None:
+            raise data_error(
+                source,
+                "D109",
+                "the query may only read its database, but it " + scrub(why, secrets),
+                "a `sql:` source is one SELECT (or WITH ... SELECT, VALUES); kpispec runs it "
+                "read-only, and DuckDB without access to files: read files through `path:`",
+                source.locs.get("sql", source.loc),
+            ) from None
         raise data_error(
             source,
             "D107",

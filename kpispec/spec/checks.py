@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
-from kpispec.confine import has_magic, outside_root
+from kpispec.confine import database_file, has_magic, outside_root
 from kpispec.diagnostics import Diagnostic, Diagnostics, Loc, Severity
 from kpispec.formula.analysis import FormulaInfo, Level, analyze
 from kpispec.formula.parser import parse
@@ -282,6 +282,15 @@ class _Checker:
                 "specs live in git: put the password (or the whole URL) in an environment "
                 "variable and write ${WAREHOUSE_URL}",
             )
+        if "${" not in url and not self.allow_outside_root:
+            # a ${...} URL is judged when it is resolved, just before connecting
+            database = database_file(url, self.project.root)
+            if database is not None:
+                refused = outside_root(
+                    "the database file of the connection", [database], self.project.root, loc
+                )
+                if refused is not None:
+                    self.out.items.append(refused)
 
     # ---------------------------------------------------------------- sources
 
