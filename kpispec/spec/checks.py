@@ -47,6 +47,51 @@ def _fixed_parts(pattern: str) -> list[str]:
     return fixed
 
 
+_PASSWORD_KEYS = ("password", "passwd", "pwd")
+_KEYWORD_PASSWORD = re.compile(
+    r"(?:^|[\s&?;=])(password|passwd|pwd)\s*=\s*('(?:[^'\\]|\\.)*'|[^\s&;]*)", re.IGNORECASE
+)
+
+
+def _literal(value: str) -> bool:
+    """A secret written out, as opposed to nothing or one ${ENV} reference."""
+    value = value.strip().strip("'\"")
+    return bool(value) and not _ENV.fullmatch(value)
+
+
+def literal_password(url: str) -> str | None:
+    """Where a connection URL spells a password out, or None.
+
+    However it is written: in the user-info part (``user:secret@host``), as a query
+    parameter whose name is ``password`` once percent-decoded (libpq decodes
+    ``pass%77ord``), or as a ``password=`` keyword of a libpq connection string, also
+    nested inside another percent-encoded value. ``${ENV}`` references are not secrets.
+    """
+    from urllib.parse import unquote
+
+    if "://" in url:
+        rest = url.split("://", 1)[1]
+        head = rest.split("/", 1)[0]  # libpq reads credentials up to the first `/`
+        if "@" in head:
+            userinfo = head.rsplit("@", 1)[0]
+            if ":" in userinfo and _literal(userinfo.split(":", 1)[1]):
+                return "after `user:` in the part before `@`"
+        if "?" in rest:
+            for param in rest.split("?", 1)[1].split("&"):
+                key, _, value = param.partition("=")
+                name = unquote(key).strip()
+                if name.lower() in _PASSWORD_KEYS and _literal(unquote(value)):
+                    also = "" if key == name else f", which the driver decodes to `{name}`"
+                    return f"query parameter `{key}`{also}"
+    decoded = url
+    for _ in range(3):  # a value may itself be a percent-encoded connection string
+        match = _KEYWORD_PASSWORD.search(decoded)
+        if match and _literal(match.group(2)):
+            return f"`{match.group(1)}=`"
+        decoded = unquote(decoded)
+    return None
+
+
 def label_grain(label: str) -> str | None:
     """The grain a period label is written in: ``2026-09`` is a month."""
     return next((grain for pattern, grain in _GRAIN_OF_LABEL if pattern.match(label)), None)
@@ -269,15 +314,11 @@ class _Checker:
                 loc,
                 "write environment variables as ${NAME}, letters, digits and _ only",
             )
-        secret = re.search(r"://[^/@?#]*:([^/@]+)@", url)
-        query = re.search(r"[?&](password|passwd|pwd)=([^&]+)", url)
-        literal = (secret and not _ENV.fullmatch(secret.group(1))) or (
-            query and not _ENV.fullmatch(query.group(2))
-        )
-        if literal:
+        where = literal_password(url)
+        if where is not None:
             self.out.add(
                 "E405",
-                "the connection URL holds a literal password",
+                f"the connection URL holds a literal password ({where})",
                 loc,
                 "specs live in git: put the password (or the whole URL) in an environment "
                 "variable and write ${WAREHOUSE_URL}",
