@@ -139,7 +139,7 @@ def has_magic(pattern: str) -> bool:
     return _MAGIC.search(pattern) is not None
 
 
-def glob_paths(base: Path, pattern: str) -> list[Path]:
+def glob_paths(base: Path, pattern: str, within: Path | None = None) -> list[Path]:
     """The paths (files, folders, links) ``pattern`` (relative to ``base``, or absolute) matches, sorted.
 
     The rules of :func:`glob.glob` with ``recursive=True`` (``*`` and ``?`` stay in one
@@ -147,11 +147,20 @@ def glob_paths(base: Path, pattern: str) -> list[Path]:
     starts with ``.``), except that ``**`` does not descend into symlinked folders: a
     symlink loop (``d/a -> .``) cannot make the walk endless, and a link out of the
     project is not walked. Links named by the pattern are followed (and then judged by
-    :func:`escape`, like every match).
+    :func:`escape`, like every match). With ``within`` (the project root), no folder whose
+    real location is outside it is ever listed (``/**/*.csv`` does not walk the machine):
+    such a folder is returned itself, in place of what it holds, so that the caller's
+    :func:`escape` check refuses it by name.
     """
     full = Path(os.path.join(os.getcwd(), base, pattern))
     paths = [Path(full.anchor)]
+    fence = None if within is None else real_root(within)
+    fenced: list[Path] = []
     for part in full.parts[1:]:
+        if fence is not None and (part == "**" or has_magic(part)):
+            outside = [p for p in paths if not _within(Path(os.path.realpath(p)), fence)]
+            fenced += [p for p in outside if p.is_dir()]
+            paths = [p for p in paths if p not in outside]
         if part == "**":
             paths = [found for p in paths for found in _below(p)]
         elif has_magic(part):
@@ -164,7 +173,7 @@ def glob_paths(base: Path, pattern: str) -> list[Path]:
             ]
         else:
             paths = [p / part for p in paths]
-    return sorted({p for p in paths if os.path.lexists(p)})
+    return sorted({p for p in paths if os.path.lexists(p)} | set(fenced))
 
 
 def _names(folder: Path) -> list[str]:

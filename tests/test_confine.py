@@ -326,3 +326,18 @@ def test_cli_names_the_source_and_exits_3(pg: PostgresServer, tmp_path: Path) ->
     assert "web.yaml:7:10: error[D109]: source `sessions`: the query may only read" in done.stderr
     assert pg.password not in done.stdout + done.stderr
     assert pg_state(pg) == (["sessions"], 5, 1)
+
+
+def test_a_glob_lists_no_folder_outside_the_root(tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    (root / "data").mkdir(parents=True)
+    (root / "data" / "a.csv").write_text("")
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "elsewhere" / "b.csv").write_text("")
+    (root / "link").symlink_to(tmp_path / "elsewhere")
+    # a folder outside is given itself, never listed, so escape() refuses it by name
+    assert glob_paths(root, "../**/*.csv", within=root) == [root / ".."]
+    assert glob_paths(root, str(tmp_path / "**" / "*.csv"), within=root) == [tmp_path]
+    assert glob_paths(root, "link/*.csv", within=root) == [root / "link"]
+    assert glob_paths(root, "*/*.csv", within=root) == [root / "data" / "a.csv", root / "link"]
+    assert glob_paths(root, "link/*.csv") == [root / "link" / "b.csv"]

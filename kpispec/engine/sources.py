@@ -528,7 +528,7 @@ def open_source(
     elif source.sql is not None:
         raw = _read_sql(source, project, columns)
     else:
-        files = matching_files(source)
+        files = matching_files(source, None if project.allow_outside_root else project.root)
         refused = (
             None
             if project.allow_outside_root

@@ -403,7 +403,7 @@ class _Checker:
                 return
         if not self.data:
             return
-        files = matching_files(source)
+        files = matching_files(source, None if self.allow_outside_root else root)
         if not self.allow_outside_root:
             refused = outside_root(what, files, root, loc)
             if refused is not None:

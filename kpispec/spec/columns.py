@@ -6,7 +6,7 @@ import csv
 from dataclasses import dataclass
 from pathlib import Path
 
-from kpispec.confine import glob_paths, has_magic
+from kpispec.confine import glob_paths, has_magic, inside
 from kpispec.spec.model import Source
 
 SUFFIX_FORMATS = {
@@ -40,16 +40,19 @@ def source_base(source: Source) -> Path:
     return source.file.parent
 
 
-def matching_files(source: Source) -> list[Path]:
+def matching_files(source: Source, within: Path | None = None) -> list[Path]:
     """The files a source reads: its path, or the files its glob matches (sorted).
 
-    Whether they stay inside the project is judged by :mod:`kpispec.confine` (the caller's
-    job: validation reports E410, the engine refuses to read them).
+    A glob lists no folder outside ``within`` (the project root, unless reading outside
+    it is allowed) and gives such a folder itself instead. Whether the paths stay inside
+    is judged by :mod:`kpispec.confine` (the caller's job: validation reports E410, the
+    engine refuses to read them).
     """
     if source.path is None:
         return []
     if has_magic(source.path):
-        return [p for p in glob_paths(source_base(source), source.path) if p.is_file()]
+        found = glob_paths(source_base(source), source.path, within)
+        return [p for p in found if p.is_file() or (within and not inside(p, within))]
     path = source_base(source) / source.path
     return [path] if path.is_file() else []
 

@@ -59,7 +59,7 @@ def spec_files(layout: Layout, patterns: list[str]) -> list[Path]:
     found: set[Path] = set()
     if patterns:
         for pattern in patterns:
-            for name in glob_paths(root, pattern):
+            for name in glob_paths(root, pattern, within=root):
                 candidate = Path(os.path.abspath(name))  # keep the name a link has
                 if (
                     candidate.is_file() or candidate.is_symlink()
