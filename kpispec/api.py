@@ -131,12 +131,16 @@ def explain(project: Loaded, *, as_of: str | date | None = None, period: str | N
     evaluation = run(
         project.checked, as_of=parse_as_of(as_of), period=parse_label(period) if period else None
     )
+    from kpispec.escaping import one_line
+
     parts = []
     for plan in evaluation.plans:
         parts.append(
             f"# source `{plan.opened.source.id}`: one query for {sum(len(g.kpis) for g in plan.groups)} KPIs"
         )
-        parts.append(plan.explain())
+        # Polars prints names from the data (a CSV header) raw, line breaks included: each
+        # line of its plan gets a gutter, so that every line printed starts with ours.
+        parts.extend(f"| {one_line(line)}" for line in plan.explain().split("\n"))
     return "\n".join(parts)
 
 
