@@ -127,12 +127,11 @@ def explain(project: Loaded, *, as_of: str | date | None = None, period: str | N
     """The Polars plan of every source's fused query, as text."""
     from kpispec.engine.evaluate import evaluate as run
     from kpispec.engine.periods import parse_label
+    from kpispec.escaping import one_line
 
     evaluation = run(
         project.checked, as_of=parse_as_of(as_of), period=parse_label(period) if period else None
     )
-    from kpispec.escaping import one_line
-
     parts = []
     for plan in evaluation.plans:
         parts.append(
