@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 
-from kpispec.escaping import one_line
+from kpispec.escaping import json_lines, one_line
 
 
 class Severity(StrEnum):
@@ -177,7 +177,7 @@ def format_json(diagnostics: Sequence[Diagnostic]) -> str:
         "warnings": len(diagnostics) - errors,
         "diagnostics": [d.to_json() for d in diagnostics],
     }
-    return json.dumps(doc, indent=2, ensure_ascii=False)
+    return json_lines(json.dumps(doc, indent=2, ensure_ascii=False))
 
 
 def escape_github_data(value: str) -> str:

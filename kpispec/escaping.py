@@ -9,6 +9,7 @@ and the data from anywhere. Each output has one rule, here:
   CI runner would read as a command (``::error ...``) or move a terminal's cursor;
 * :func:`markdown_text`: a name in a Markdown table cell or heading cannot add Markdown
   structure (emphasis, links, images, HTML, a new row);
+* :func:`json_lines`: JSON whose every line by any reader's count is a line of JSON;
 * :func:`xml_text`: text that XML 1.0 can hold (JUnit reports);
 * :func:`link_problem` and :func:`safe_href`: the links a page may carry (http, https,
   mailto and relative ones).
@@ -69,6 +70,19 @@ def markdown_text(text: str) -> str:
     """
     text = re.sub("[&<>]", lambda m: _ENTITIES[m.group()], one_line(text))
     return _MARKDOWN.sub(r"\\\1", text)
+
+
+#: What ``json.dumps(..., ensure_ascii=False)`` leaves raw although some reader ends a
+#: line there (NEL, U+2028, U+2029) or a terminal acts on it (C1 controls, DEL).
+_JSON_RAW = re.compile("[\x7f-\x9f\u2028\u2029]")
+
+
+def json_lines(text: str) -> str:
+    """Serialized JSON with the line separators it left raw written as ``\\uXXXX``.
+
+    Such characters only occur inside JSON strings, where the escape means the same.
+    """
+    return _JSON_RAW.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 _XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")

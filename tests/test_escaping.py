@@ -212,6 +212,9 @@ def run(project: Path, *args: str) -> tuple[int, str]:
 COMMANDS = {
     "validate text": (["validate", "."], 0),
     "validate github": (["validate", ".", "--format", "github"], 0),
+    "validate json": (["validate", ".", "--format", "json"], 0),
+    "eval json": (["eval", ".", "--as-of", AS_OF, "--format", "json"], 0),
+    "check json": (["check", ".", "--as-of", AS_OF, "--format", "json"], 1),
     "eval table": (["eval", ".", "--as-of", AS_OF], 0),
     "eval csv": (["eval", ".", "--as-of", AS_OF, "--format", "csv"], 0),
     "eval explain": (["eval", ".", "--as-of", AS_OF, "--explain"], 0),
@@ -236,6 +239,13 @@ def test_no_line_is_the_specs_own(project: Path, command: str) -> None:
         elif line:  # one command a line, its properties escaped
             head = line.split("::")[1]
             assert re.fullmatch(r"(error|warning) [a-z]+=[^:,]*(,[a-z]+=[^:,]*)*", head), line
+
+
+def test_json_keeps_the_names_exactly(project: Path) -> None:
+    _, out = run(project, "eval", ".", "--as-of", AS_OF, "--format", "json")
+    card = json.loads(out)["scorecards"][0]
+    assert card["title"] == TITLE and card["kpis"][0]["name"] == NAME
+    assert card["owner"]["name"] == OWNER
 
 
 def test_the_eval_table_shows_markup_as_text(project: Path) -> None:
