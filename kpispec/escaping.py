@@ -74,7 +74,7 @@ def markdown_text(text: str) -> str:
 
 #: What ``json.dumps(..., ensure_ascii=False)`` leaves raw although some reader ends a
 #: line there (NEL, U+2028, U+2029) or a terminal acts on it (C1 controls, DEL).
-_JSON_RAW = re.compile("[\x7f-\x9f\u2028\u2029]")
+_JSON_RAW = re.compile("[\x7f-\x9f\u2028\u2029\ud800-\udfff]")
 
 
 def json_lines(text: str) -> str:

@@ -25,7 +25,7 @@ from bs4 import BeautifulSoup
 from helpers import write_files
 
 import kpispec
-from kpispec.escaping import link_problem, markdown_text, one_line, xml_text
+from kpispec.escaping import json_lines, link_problem, markdown_text, one_line, xml_text
 
 AS_OF = "2026-02-01"  # judges January 2026
 EVIL = "::error file=evil.yaml,line=1::pwned"
@@ -65,6 +65,13 @@ def test_markdown_text_is_literal() -> None:
     assert markdown_text("<b>&amp;") == "&lt;b&gt;&amp;amp;"
     assert markdown_text("Title #") == "Title \\#"
     assert markdown_text("a\rb") == "a\\\\rb"
+
+
+def test_json_lines_escapes_what_json_dumps_leaves_raw() -> None:
+    value = {"name": "a\u2028b\x85c\u2029d\x7fe\udcff"}
+    text = json_lines(json.dumps(value, ensure_ascii=False))
+    assert text == '{"name": "a\\u2028b\\u0085c\\u2029d\\u007fe\\udcff"}'
+    assert json.loads(text) == value
 
 
 def test_xml_text_drops_what_xml_cannot_hold() -> None:
