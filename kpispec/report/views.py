@@ -5,7 +5,7 @@ changes coloured by direction, charts. Templates only lay these out.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import date
 from functools import cache
 from html import escape
@@ -85,21 +85,33 @@ def page_names(names: Iterable[str]) -> dict[str, str]:
 @cache
 def _markdown() -> Any:
     from markdown_it import MarkdownIt
+    from markdown_it.renderer import RendererHTML
+    from markdown_it.token import Token
+    from markdown_it.utils import EnvType, OptionsDict
 
-    md = MarkdownIt("commonmark", {"html": False})  # raw HTML is shown as text
-    # Links follow the site's allow-list (http, https, mailto, relative); markdown-it calls
-    # this with the destination as decoded (entities) and normalized, and leaves a link
-    # it refuses as plain text.
-    md.validateLink = lambda url: safe_href(url) is not None
-    default_image = md.renderer.rules["image"]
+    class SafeMarkdown(MarkdownIt):
+        def validateLink(self, url: str) -> bool:
+            """Links follow the site's allow-list (http, https, mailto, relative).
 
-    def image(renderer: Any, tokens: Any, idx: int, options: Any, env: Any) -> str:
+            markdown-it passes the destination decoded (entities) and normalized, and
+            leaves a link it refuses as plain text."""
+            return safe_href(url) is not None
+
+    md = SafeMarkdown("commonmark", {"html": False})  # raw HTML is shown as text
+
+    def image(
+        renderer: RendererHTML,
+        tokens: Sequence[Token],
+        idx: int,
+        options: OptionsDict,
+        env: EnvType,
+    ) -> str:
         """An image from another host would be a request the site promises not to make
         (a tracking pixel): it becomes a link to the image, its alt text the link text."""
         token = tokens[idx]
-        src = token.attrGet("src") or ""
+        src = str(token.attrGet("src") or "")
         if is_local(src):
-            return default_image(tokens, idx, options, env)  # type: ignore[no-any-return]
+            return renderer.image(tokens, idx, options, env)
         alt = renderer.renderInlineAsText(token.children or [], options, env)
         return f'<a href="{escape(src)}" rel="noopener">{escape(alt or src)}</a>'
 
