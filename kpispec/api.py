@@ -127,6 +127,7 @@ def explain(project: Loaded, *, as_of: str | date | None = None, period: str | N
     """The Polars plan of every source's fused query, as text."""
     from kpispec.engine.evaluate import evaluate as run
     from kpispec.engine.periods import parse_label
+    from kpispec.escaping import one_line
 
     evaluation = run(
         project.checked, as_of=parse_as_of(as_of), period=parse_label(period) if period else None
@@ -136,7 +137,9 @@ def explain(project: Loaded, *, as_of: str | date | None = None, period: str | N
         parts.append(
             f"# source `{plan.opened.source.id}`: one query for {sum(len(g.kpis) for g in plan.groups)} KPIs"
         )
-        parts.append(plan.explain())
+        # Polars prints names from the data (a CSV header) raw, line breaks included: each
+        # line of its plan gets a gutter, so that every line printed starts with ours.
+        parts.extend(f"| {one_line(line)}" for line in plan.explain().split("\n"))
     return "\n".join(parts)
 
 

@@ -72,9 +72,11 @@ AllowOutside = Annotated[
 
 
 def _usage_error(message: str, hint: str | None = None) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
+    from kpispec.escaping import one_line
+
+    typer.echo(f"error: {one_line(message)}", err=True)
     if hint:
-        typer.echo(f"  = hint: {hint}", err=True)
+        typer.echo(f"  = hint: {one_line(hint)}", err=True)
     return typer.Exit(EXIT_INVALID)
 
 
@@ -389,7 +391,10 @@ def build(
     loaded = _load_or_exit(path, allow_outside_root)
     doc = api.evaluate(loaded, as_of=as_of, period=period, scorecards=scorecard)
     files = api.render(doc, output, templates=templates)
-    typer.echo(f"wrote {len(files)} files to {output}/ (open {output}/index.html)", err=True)
+    from kpispec.escaping import one_line
+
+    shown = one_line(str(output))
+    typer.echo(f"wrote {len(files)} files to {shown}/ (open {shown}/index.html)", err=True)
 
 
 @app.command()
@@ -456,6 +461,7 @@ def test_(
     from kpispec.api import chosen_scorecards, parse_as_of
     from kpispec.diagnostics import format_text
     from kpispec.engine.spectests import run_tests
+    from kpispec.escaping import one_line
 
     outcomes = []
     for path in paths or [Path(".")]:
@@ -466,9 +472,11 @@ def test_(
                 continue  # two paths of one project
             outcomes.append(outcome)
             verdict = "PASS" if outcome.passed else "FAIL"
-            typer.echo(f"{verdict} {outcome.loc}: {outcome.test.name} ({outcome.test.kpi})")
+            typer.echo(
+                f"{verdict} " + one_line(f"{outcome.loc}: {outcome.test.name} ({outcome.test.kpi})")
+            )
             if not outcome.passed:
-                typer.echo(f"     {outcome.message}")
+                typer.echo(f"     {one_line(outcome.message)}")
                 for d in outcome.diagnostics:
                     typer.echo("     " + format_text(d, loaded.sources).replace("\n", "\n     "))
     failed = sum(not o.passed for o in outcomes)
@@ -509,8 +517,10 @@ def main() -> None:
             for d in exc.diagnostics:
                 typer.echo(format_text(d), err=True)
             sys.exit(exc.exit_code)
+        from kpispec.escaping import one_line
+
         typer.echo(
-            f"internal error: {type(exc).__name__}: {exc}\n"
+            f"internal error: {type(exc).__name__}: {one_line(str(exc))}\n"
             "This is a bug in kpispec; please report it with the command you ran.",
             err=True,
         )

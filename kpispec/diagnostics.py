@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 
+from kpispec.escaping import json_lines, one_line
+
 
 class Severity(StrEnum):
     ERROR = "error"
@@ -144,8 +146,13 @@ def _source_line(loc: Loc, sources: dict[str, str] | None) -> str | None:
 
 
 def format_text(d: Diagnostic, sources: dict[str, str] | None = None) -> str:
-    """``path:line:col: error[E104]: message``, the source line with a caret, the hint."""
-    out = [f"{d.loc}: {d.severity}[{d.code}]: {d.message}"]
+    """``path:line:col: error[E104]: message``, the source line with a caret, the hint.
+
+    Every line starts with kpispec's own text: names inside the file name, the message and
+    the hint are flattened (:func:`one_line`), and the source line shows its control
+    characters as U+FFFD.
+    """
+    out = [f"{one_line(str(d.loc))}: {d.severity}[{d.code}]: {one_line(d.message)}"]
     line = _source_line(d.loc, sources)
     if line is not None:
         number = str(d.loc.line)
@@ -158,7 +165,7 @@ def format_text(d: Diagnostic, sources: dict[str, str] | None = None) -> str:
         out.append(f" {number} | {shown}")
         out.append(f" {gutter} | {' ' * (col - 1)}{'^' * width}")
     if d.hint:
-        out.append(f"  = hint: {d.hint}")
+        out.append(f"  = hint: {one_line(d.hint)}")
     return "\n".join(out)
 
 
@@ -170,17 +177,26 @@ def format_json(diagnostics: Sequence[Diagnostic]) -> str:
         "warnings": len(diagnostics) - errors,
         "diagnostics": [d.to_json() for d in diagnostics],
     }
-    return json.dumps(doc, indent=2, ensure_ascii=False)
+    return json_lines(json.dumps(doc, indent=2, ensure_ascii=False))
 
 
 def escape_github_data(value: str) -> str:
-    """Escape a workflow-command message as GitHub's toolkit does (``escapeData``)."""
+    """Escape a workflow-command message as GitHub's toolkit does (``escapeData``).
+
+    :func:`github_command` also escapes every other control character and line separator
+    (U+2028, NEL, a vertical tab, ...) as :func:`one_line` does, so none reaches the runner.
+    """
     return value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 
 def escape_github_property(value: str) -> str:
     """Escape a workflow-command property as GitHub's toolkit does (``escapeProperty``)."""
     return escape_github_data(value).replace(":", "%3A").replace(",", "%2C")
+
+
+def _flat(text: str) -> str:
+    """One line but for CR and LF, which the workflow-command escaping writes as %0D, %0A."""
+    return one_line(text, keep="\r\n")
 
 
 def github_command(
@@ -192,18 +208,18 @@ def github_command(
     col: int = 0,
     title: str | None = None,
 ) -> str:
-    """One ``::error``/``::warning``/``::notice`` workflow command."""
+    """One ``::error``/``::warning``/``::notice`` workflow command, on one line."""
     props: list[str] = []
     if file:
-        props.append(f"file={escape_github_property(file)}")
+        props.append(f"file={escape_github_property(_flat(file))}")
     if line > 0:
         props.append(f"line={line}")
     if col > 0:
         props.append(f"col={col}")
     if title:
-        props.append(f"title={escape_github_property(title)}")
+        props.append(f"title={escape_github_property(_flat(title))}")
     head = f"::{kind} {','.join(props)}" if props else f"::{kind}"
-    return f"{head}::{escape_github_data(message)}"
+    return f"{head}::{escape_github_data(_flat(message))}"
 
 
 def format_github(d: Diagnostic) -> str:

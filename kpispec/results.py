@@ -294,8 +294,11 @@ def build(
 
 
 def dumps(doc: Doc) -> str:
-    """Deterministic JSON: fixed key order, shortest round-trip floats, a final newline."""
-    return json.dumps(doc, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+    """Deterministic JSON: fixed key order, shortest round-trip floats, a final newline;
+    no raw line separator inside a string (:func:`~kpispec.escaping.json_lines`)."""
+    from kpispec.escaping import json_lines
+
+    return json_lines(json.dumps(doc, indent=2, ensure_ascii=False, allow_nan=False)) + "\n"
 
 
 def write_atomic(path: Path, text: str | bytes) -> None:

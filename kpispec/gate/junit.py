@@ -6,19 +6,12 @@ value against the bound, a KPI without target is ``skipped``; warnings go to ``s
 
 from __future__ import annotations
 
-import re
 import xml.etree.ElementTree as ET
 from collections import defaultdict
 
+from kpispec.escaping import xml_text as _xml
 from kpispec.gate.describe import bound_text, sentence, spec_place, value_text
 from kpispec.gate.verdict import FAIL, SKIP, WARN, Judged, Verdict
-
-_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
-
-
-def _xml(text: str) -> str:
-    """Text XML can hold: control characters have no place in it."""
-    return _ILLEGAL.sub("\ufffd", text)
 
 
 def _case(judged: Judged, root: str) -> ET.Element:
@@ -27,7 +20,7 @@ def _case(judged: Judged, root: str) -> ET.Element:
     case = ET.Element(
         "testcase",
         {
-            "classname": card["id"],
+            "classname": _xml(card["id"]),
             "name": _xml(f"{kpi['name']} ({kpi['id']})"),
             "file": _xml(f"{root}{file}"),
             "line": str(line),
@@ -42,11 +35,11 @@ def _case(judged: Judged, root: str) -> ET.Element:
             f"against {bound_text(kpi, locale)} in {kpi['period']['label']}"
         )
         failure = ET.SubElement(case, "failure", {"message": _xml(message), "type": kpi["status"]})
-        failure.text = f"{text}\n{root}{file}:{line}"
+        failure.text = _xml(f"{text}\n{root}{file}:{line}")
     elif judged.outcome == SKIP:
         ET.SubElement(case, "skipped", {"message": "no target"})
     out = ET.SubElement(case, "system-out")
-    out.text = text if judged.outcome != WARN else f"warning: {text}"
+    out.text = text if judged.outcome != WARN else f"warning: {text}"  # already XML text
     return case
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from kpispec.escaping import markdown_text as _cell
 from kpispec.gate.describe import bound_text, value_text
 from kpispec.gate.verdict import FAIL, WARN, Judged, Verdict
 from kpispec.report.format import kpi_owner
@@ -16,29 +17,18 @@ STATUS_WORD = {
 }
 
 
-def _cell(text: str) -> str:
-    """Text safe inside a Markdown table cell (and free of raw HTML)."""
-    return (
-        text.replace("&", "&amp;")
-        .replace("<", "&lt;")
-        .replace(">", "&gt;")
-        .replace("|", "\\|")
-        .replace("\n", " ")
-    )
-
-
 def _row(judged: Judged) -> str:
     card, kpi = judged.card, judged.kpi
     locale = card["locale"]
     values = [p["value"] for p in kpi["series"]]
     change = kpi["previous"]["change"]
     cells = [
-        f"{_cell(kpi['name'])} (`{kpi['id']}`)",
+        f"{_cell(kpi['name'])} (`{kpi['id']}`)",  # ids are [a-z][a-z0-9_]*
         _cell(card["title"]),
-        kpi["period"]["label"],
+        _cell(kpi["period"]["label"]),
         _cell(value_text(kpi, kpi["value"], locale)),
         _cell(bound_text(kpi, locale)),
-        kpi["deadline"] or "",
+        _cell(kpi["deadline"] or ""),
         STATUS_WORD[kpi["status"]] + (" (stale)" if kpi["stale"] else ""),
         sparkline(values),
         "" if change is None else ("▲" if change > 0 else "▼" if change < 0 else "="),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from kpispec.escaping import one_line
 from kpispec.gate.describe import sentence, spec_place
 from kpispec.gate.verdict import FAIL, PASS, SKIP, WARN, Verdict
 from kpispec.report.format import kpi_owner
@@ -17,10 +18,9 @@ def render(verdict: Verdict, root: str = "") -> str:
         file, line = spec_place(kpi)
         owner = kpi_owner(kpi)
         where = f"{root}{file}:{line}"
-        lines.append(
-            f"{LABEL[judged.outcome]} {card['id']}/{kpi['id']}: {sentence(card, kpi)}"
-            + (f" owner {owner}" if owner else "")
-            + f" [{where}]"
+        lines.append(  # names, owners and file names are the spec's: one line each
+            f"{LABEL[judged.outcome]} {card['id']}/{kpi['id']}: "
+            + one_line(sentence(card, kpi) + (f" owner {owner}" if owner else "") + f" [{where}]")
         )
     counts = {k: sum(j.outcome == k for j in verdict.judged) for k in (FAIL, WARN, PASS, SKIP)}
     result = "failed" if not verdict.passed else "passed"

@@ -16,10 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from kpispec.diagnostics import Diagnostic, KpispecError, Loc
+from kpispec.escaping import markdown_text
 from kpispec.report import svg
 from kpispec.report.i18n import language, words
 from kpispec.report.sparkline import sparkline
-from kpispec.report.views import kpi_view, slug, sort_key
+from kpispec.report.views import kpi_view, page_names, sort_key
 from kpispec.results import iter_kpis, summarize
 from kpispec.spec.schema import data_dir
 
@@ -51,9 +52,7 @@ def _environment(templates: Path | None) -> Any:
         keep_trailing_newline=True,
     )
     env.filters["spark"] = sparkline
-    env.filters["md_cell"] = lambda text: (
-        str(text).replace("|", "\\|").replace("\n", " ").replace("<", "&lt;")
-    )
+    env.filters["md_cell"] = lambda text: markdown_text(str(text))
     return env
 
 
@@ -78,12 +77,18 @@ def _pages(doc: Doc) -> tuple[dict[str, tuple[str, dict[str, Any]]], dict[str, l
         for tag in view["tags"]:
             tags[tag["text"]].append(view)
         statuses[view["status"]["key"]].append(view)
+    owner_pages, tag_pages = page_names(owners), page_names(tags)  # distinct, also when
+    for view in views:  # two names share a slug (`Kari N`, `kari-n`)
+        if view["owner"]:
+            view["owner_slug"] = owner_pages[view["owner"]]
+        for tag in view["tags"]:
+            tag["slug"] = tag_pages[tag["text"]]
     common = {
         "project": project,
         "as_of": doc["as_of"],
         "generator": doc["generator"],
-        "owners": sorted((name, slug(name), len(v)) for name, v in owners.items()),
-        "tags": sorted((name, slug(name), len(v)) for name, v in tags.items()),
+        "owners": sorted((name, owner_pages[name], len(v)) for name, v in owners.items()),
+        "tags": sorted((name, tag_pages[name], len(v)) for name, v in tags.items()),
         "statuses": [
             (s, len(statuses.get(s, [])))
             for s in ("missed", "at_risk", "no_data", "met", "no_target")
@@ -136,9 +141,18 @@ def _pages(doc: Doc) -> tuple[dict[str, tuple[str, dict[str, Any]]], dict[str, l
                 site_kpis=site_kpis,
             )
     for name, items in owners.items():
-        page(f"owner/{slug(name)}.html", "list.html", locale, title=name, kind="owner", views=items)
+        page(
+            f"owner/{owner_pages[name]}.html",
+            "list.html",
+            locale,
+            title=name,
+            kind="owner",
+            views=items,
+        )
     for name, items in tags.items():
-        page(f"tag/{slug(name)}.html", "list.html", locale, title=name, kind="tag", views=items)
+        page(
+            f"tag/{tag_pages[name]}.html", "list.html", locale, title=name, kind="tag", views=items
+        )
     for status in ("missed", "at_risk", "no_data", "met", "no_target"):  # every count links a page
         page(
             f"status/{status}.html",

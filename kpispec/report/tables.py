@@ -6,6 +6,7 @@ import csv
 import io
 from typing import Any
 
+from kpispec.escaping import one_line
 from kpispec.report.format import format_change, format_value, kpi_bound
 from kpispec.results import iter_kpis
 
@@ -31,7 +32,11 @@ def _number(value: float | None) -> str:
 
 
 def to_csv(doc: dict[str, Any]) -> str:
-    """One row per KPI x period x (total or dimension member); totals leave dimension empty."""
+    """One row per KPI x period x (total or dimension member); totals leave dimension empty.
+
+    Names from the data (a dimension, a member) are written on one line (:func:`one_line`),
+    so that every line of the output is one row that starts with kpispec's own text.
+    """
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
@@ -56,8 +61,8 @@ def to_csv(doc: dict[str, Any]) -> str:
                             card["id"],
                             kpi["id"],
                             point["period"],
-                            breakdown["dimension"],
-                            member["member"] or "",
+                            one_line(breakdown["dimension"]),
+                            one_line(member["member"] or ""),
                             _number(point["value"]),
                             "",
                         ]
@@ -66,14 +71,20 @@ def to_csv(doc: dict[str, Any]) -> str:
 
 
 def print_table(doc: dict[str, Any], console: Any) -> None:
-    """A readable table per scorecard on a terminal."""
+    """A readable table per scorecard on a terminal.
+
+    Every cell is a Rich ``Text`` (never parsed for markup such as ``[bold]``) holding one
+    line (:func:`one_line`): a name cannot style the table or start a line of its own.
+    """
     from rich.table import Table
     from rich.text import Text
 
     for card in doc["scorecards"]:
         locale = card["locale"]
         table = Table(
-            title=Text(f"{card['title']} ({card['id']})"), title_justify="left", expand=False
+            title=Text(one_line(f"{card['title']} ({card['id']})")),
+            title_justify="left",
+            expand=False,
         )
         for name, justify in [("KPI", "left"), ("Period", "left"), ("Value", "right"), ("Target", "right"),
                               ("Status", "left"), ("vs previous", "right"), ("Owner", "left")]:  # fmt: skip
@@ -93,17 +104,22 @@ def print_table(doc: dict[str, Any], console: Any) -> None:
             status = kpi["status"]
             mark = STATUS_MARK[status] + (" (stale)" if kpi["stale"] else "")
             table.add_row(
-                Text(kpi["name"]),
-                kpi["period"]["label"],
-                value,
-                kpi_bound(kpi, kpi["bound"], locale),
+                *(
+                    Text(one_line(cell))
+                    for cell in (
+                        kpi["name"],
+                        kpi["period"]["label"],
+                        value,
+                        kpi_bound(kpi, kpi["bound"], locale),
+                    )
+                ),
                 Text(mark, style=STATUS_STYLE[status]),
-                change,
-                Text(owner.get("name") or owner.get("team") or ""),
+                Text(one_line(change)),
+                Text(one_line(owner.get("name") or owner.get("team") or "")),
             )
         console.print(table)
     summary = doc["summary"]
-    console.print(
+    console.print(  # numbers only
         f"{summary['kpis']} KPIs: {summary['met']} met, {summary['at_risk']} at risk, "
         f"{summary['missed']} missed, {summary['no_data']} no data, {summary['no_target']} without target"
         + (f"; {summary['stale']} stale" if summary["stale"] else "")

@@ -5,10 +5,13 @@ changes coloured by direction, charts. Templates only lay these out.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Sequence
 from datetime import date
 from functools import cache
+from html import escape
 from typing import Any
 
+from kpispec.escaping import is_local, safe_href
 from kpispec.report import svg
 from kpispec.report.format import (
     format_change,
@@ -37,21 +40,95 @@ def slug(text: str) -> str:
     result = re.sub(r"[^a-z0-9]+", "-", ascii_text).strip("-")
     if result:
         return result
+    return "x-" + _digest(text)[:10]
+
+
+def _digest(text: str) -> str:
     import hashlib
 
-    return "x-" + hashlib.sha1(text.encode("utf-8")).hexdigest()[:10]
+    return hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+_HASHED = re.compile(r"-[0-9a-f]{6,}$")
+
+
+def page_names(names: Iterable[str]) -> dict[str, str]:
+    """A distinct page name for each owner (or tag) name, the same on every build.
+
+    A name gets its :func:`slug` when no other name has that slug; names that share one
+    (``Kari N``, ``kari-n``) each get the slug plus ten hex digits of a hash of the name
+    (``kari-n-3f0c9a1b2e``), and so does a name whose slug already ends like a hash, so
+    that no plain page name can take a hashed one's place. Should two hashed names still
+    meet, they get the whole hash.
+    """
+    by_slug: dict[str, list[str]] = {}
+    for name in sorted(set(names)):
+        by_slug.setdefault(slug(name), []).append(name)
+    out: dict[str, str] = {}
+    for page, group in by_slug.items():
+        for name in group:
+            own_hash = page == "x-" + _digest(name)[:10]  # a name without Latin letters
+            if len(group) == 1 and (own_hash or not _HASHED.search(page)):
+                out[name] = page
+            else:
+                out[name] = f"{'x' if own_hash else page}-{_digest(name)[:10]}"
+    seen: dict[str, list[str]] = {}
+    for name, page in out.items():
+        seen.setdefault(page, []).append(name)
+    for page, group in seen.items():
+        if len(group) > 1:
+            for name in group:
+                out[name] = f"{page[:-10]}{_digest(name)}"
+    return out
 
 
 @cache
 def _markdown() -> Any:
     from markdown_it import MarkdownIt
+    from markdown_it.renderer import RendererHTML
+    from markdown_it.token import Token
+    from markdown_it.utils import EnvType, OptionsDict
 
-    return MarkdownIt("commonmark", {"html": False})  # raw HTML is shown as text
+    class SafeMarkdown(MarkdownIt):
+        def validateLink(self, url: str) -> bool:
+            """Links follow the site's allow-list (http, https, mailto, relative).
+
+            markdown-it passes the destination decoded (entities) and normalized, and
+            leaves a link it refuses as plain text."""
+            return safe_href(url) is not None
+
+    md = SafeMarkdown("commonmark", {"html": False})  # raw HTML is shown as text
+
+    def image(
+        renderer: RendererHTML,
+        tokens: Sequence[Token],
+        idx: int,
+        options: OptionsDict,
+        env: EnvType,
+    ) -> str:
+        """An image from another host would be a request the site promises not to make
+        (a tracking pixel): it becomes a link to the image, its alt text the link text."""
+        token = tokens[idx]
+        src = str(token.attrGet("src") or "")
+        if is_local(src):
+            return renderer.image(tokens, idx, options, env)
+        alt = renderer.renderInlineAsText(token.children or [], options, env)
+        return f'<a href="{escape(src)}" rel="noopener">{escape(alt or src)}</a>'
+
+    md.add_render_rule("image", image)
+    return md
 
 
 def markdown(text: str | None) -> str:
-    """A description rendered as HTML, safely: no raw HTML, no javascript: links."""
+    """A description rendered as HTML, safely: no raw HTML, links only to allowed schemes,
+    images only from the site itself."""
     return _markdown().render(text) if text else ""
+
+
+def link_view(link: Doc) -> Doc:
+    """A link of a KPI as a page shows it: ``href`` is None for a link no page may carry
+    (validation refuses those; a results document may come from elsewhere)."""
+    return {"href": safe_href(link["url"]), "text": link.get("title") or link["url"]}
 
 
 def change_view(kpi: Doc, change: Doc, locale: str) -> Doc:
@@ -135,6 +212,7 @@ def kpi_view(card: Doc, kpi: Doc, locale: str) -> Doc:
         "owner": kpi_owner(kpi),
         "owner_slug": slug(kpi_owner(kpi)) if kpi["owner"] else None,
         "tags": [{"text": t, "slug": slug(t)} for t in kpi["tags"]],
+        "links": [link_view(link) for link in kpi["links"]],
         "description": markdown(kpi["description"]),
         "sparkline": svg.sparkline(
             values,

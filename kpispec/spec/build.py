@@ -244,11 +244,12 @@ def build_kpi(doc: Document, path: PathKey, card: Scorecard) -> Kpi | None:
     else:
         targets = []
     links = []
-    for item in data.get("links") or []:
+    for i, item in enumerate(data.get("links") or []):
         if isinstance(item, str):
-            links.append(Link(url=item))
+            links.append(Link(url=item, loc=doc.loc((*path, "links", i))))
         elif isinstance(item, dict) and isinstance(item.get("url"), str):
-            links.append(Link(url=item["url"], title=_str(item, "title")))
+            loc = doc.loc((*path, "links", i, "url"))
+            links.append(Link(url=item["url"], title=_str(item, "title"), loc=loc))
     decimals = data.get("decimals")
     return Kpi(
         id=kpi_id,

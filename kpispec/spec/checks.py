@@ -14,6 +14,7 @@ from pathlib import Path
 
 from kpispec.confine import database_file, has_magic, outside_root
 from kpispec.diagnostics import Diagnostic, Diagnostics, Loc, Severity
+from kpispec.escaping import link_problem
 from kpispec.formula.analysis import FormulaInfo, Level, analyze
 from kpispec.formula.parser import parse
 from kpispec.formula.tokens import FormulaSyntaxError
@@ -470,6 +471,7 @@ class _Checker:
     def kpi(self, kpi: Kpi) -> None:
         checked = CheckedKpi(kpi, dimensions=list(kpi.dimensions))
         self.checked[kpi.id] = checked
+        self.links(kpi)
         source = None
         if kpi.source is not None:
             source = self.sources.get(kpi.source)
@@ -519,6 +521,24 @@ class _Checker:
                 self.column_exists(kpi.time, source, kpi.locs.get("time", kpi.loc), "time column")
             for dim, loc in zip(kpi.dimensions, self.dimension_locs(kpi), strict=True):
                 self.column_exists(dim, source, loc, "dimension")
+
+    def links(self, kpi: Kpi) -> None:
+        """Links may be http, https, mailto or relative; a `javascript:` link runs code."""
+        for link in kpi.links:
+            problem = link_problem(link.url)
+            if problem is None:
+                continue
+            scheme = problem.startswith("uses")
+            self.out.add(
+                "E420",
+                f"link `{link.url}` is not allowed: it {problem}",
+                link.loc or kpi.loc,
+                "a link may be http://, https://, mailto: or relative (docs/funnel.html); "
+                "javascript:, data: and other schemes could run code in a reader's browser"
+                if scheme
+                else "write the address without control characters or space around it "
+                "(percent-encode a character the address needs, e.g. %20 for a space)",
+            )
 
     def dimension_locs(self, kpi: Kpi) -> list[Loc]:
         locs = kpi.dimension_locs

@@ -109,6 +109,8 @@ class Amount:
 class Link:
     url: str
     title: str | None = None
+    #: Where the URL is written (for a diagnostic about it).
+    loc: Loc | None = field(default=None, compare=False)
 
 
 @dataclass
