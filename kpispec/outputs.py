@@ -17,6 +17,7 @@ reader never sees half a file. Folders are swapped in by :func:`exchange` under
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import stat
@@ -61,7 +62,13 @@ def output_escape(path: Path, root: Path | None) -> tuple[Escape, Path] | None:
     is the user's choice, unless a ``..`` in it climbed out of a symlinked folder (then the
     name does not say where it leads).
     """
-    bases = [b for b in (root, Path.cwd()) if b is not None]
+    try:
+        cwd: Path | None = Path.cwd()
+    except OSError:  # the current folder was deleted: only the root counts
+        cwd = None
+    bases = [b for b in (root, cwd) if b is not None]
+    if not bases:
+        return None
     absolute = Path(os.path.abspath(path))
     real = Path(os.path.realpath(path))
     if any(real.is_relative_to(real_root(base)) for base in bases):
@@ -286,7 +293,8 @@ def locked(target: Path, *, wait: float = LOCK_WAIT) -> Iterator[None]:
         yield
     finally:
         try:
-            os.unlink(path)
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path)
         finally:
             os.close(fd)
 

@@ -351,6 +351,23 @@ def test_without_an_exchange_rename_a_build_still_replaces_the_site(
     assert litter(tmp_path, "site") == []
 
 
+def test_a_swap_the_system_refuses_keeps_the_previous_site_and_leaves_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "public" / "site"
+    site_module.write_site({"index.html": "old\n"}, out)
+
+    def refuse(a: Path, b: Path) -> bool:
+        raise OSError(18, "Invalid cross-device link", str(b))
+
+    monkeypatch.setattr(site_module, "exchange", refuse)
+    with pytest.raises(outputs.OutputError) as info:
+        site_module.write_site({"index.html": "new\n"}, out)
+    assert info.value.diagnostics[0].code == "E005"
+    assert "Invalid cross-device link" in info.value.diagnostics[0].message
+    assert complete_site(out) == {"old"} and litter(out.parent, "site") == []
+
+
 def test_the_exchange_rename_swaps_two_folders(tmp_path: Path) -> None:
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()

@@ -367,26 +367,28 @@ def _swap_in(files: dict[str, str], out: Path) -> None:
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.{STAGING}", dir=out.parent))
     try:
         _write_build(staging, files)
-        if not os.path.lexists(out):
-            os.rename(staging, out)
-            return
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)  # our own fresh folder, nobody else's
         raise
-    if exchange(staging, out):
-        _remove_build(staging)  # it holds the previous build now
-        return
-    # No exchange here (not Linux, or the file system lacks it): two renames. A kill
-    # between them leaves no `out`; the next build puts the previous one back (_recover).
-    prefix = f".{out.name}."
-    retired = staging.with_name(prefix + RETIRED + staging.name[len(prefix + STAGING) :])
     try:
-        os.rename(out, retired)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    os.rename(staging, out)
-    _remove_build(retired)
+        if not os.path.lexists(out):
+            os.rename(staging, out)
+        elif not exchange(staging, out):
+            # No exchange here (not Linux, or the file system lacks it): two renames. A kill
+            # between them leaves no `out`; the next build puts the previous one back.
+            prefix = f".{out.name}."
+            retired = staging.with_name(prefix + RETIRED + staging.name[len(prefix + STAGING) :])
+            os.rename(out, retired)
+            try:
+                os.rename(staging, out)
+            except BaseException:
+                os.rename(retired, out)
+                raise
+            _remove_build(retired)
+    finally:
+        # after an exchange it holds the previous build; after a failure, the new one
+        if os.path.lexists(staging):
+            _remove_build(staging)
 
 
 def write_site(
