@@ -111,16 +111,29 @@ def evaluate(
 
 
 def render(
-    doc: dict[str, Any], output: str | Path, *, templates: str | Path | None = None
+    doc: dict[str, Any],
+    output: str | Path,
+    *,
+    templates: str | Path | None = None,
+    root: str | Path | None = None,
+    allow_outside_root: bool = False,
 ) -> list[str]:
     """Write the static site and the Markdown scorecards of a results document into ``output``.
 
     Refuses (raising an error) to write into a folder that holds anything but a previous
-    kpispec build; returns the relative paths written.
+    kpispec build, into ``/`` or a folder holding the project ``root``, and through a
+    symlink that leads out of the project root or the current folder (unless
+    ``allow_outside_root``); returns the relative paths written.
     """
     from kpispec.report.site import build
 
-    return build(doc, Path(output), templates=Path(templates) if templates else None)
+    return build(
+        doc,
+        Path(output),
+        templates=Path(templates) if templates else None,
+        root=Path(root) if root is not None else None,
+        allow_outside_root=allow_outside_root,
+    )
 
 
 def explain(project: Loaded, *, as_of: str | date | None = None, period: str | None = None) -> str:

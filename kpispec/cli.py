@@ -10,11 +10,14 @@ from __future__ import annotations
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from kpispec import __version__
+
+if TYPE_CHECKING:
+    from kpispec.spec.load import Loaded
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_DATA, EXIT_INTERNAL = 0, 1, 2, 3, 70
 
@@ -246,21 +249,38 @@ def eval_(
     if output is None:
         typer.echo(text, nl=False)
     else:
-        _write_output(output, text)
+        _write_output(output, text, loaded, allow_outside_root)
 
 
-def _write_output(output: Path, text: str) -> None:
-    """Write ``-o FILE`` atomically; a path that cannot be written is a usage error."""
-    from kpispec.results import write_atomic
+def _write_output(
+    output: Path,
+    text: str,
+    loaded: Loaded,
+    allow_outside_root: bool,
+    option: str = "-o",
+) -> None:
+    """Write an output file without losing anything (kpispec/outputs.py): atomically for a
+    regular file, through a device or named pipe as a shell's ``>`` does; a symlink out of
+    the project (E410) and a spec or data file the run read (E006) are refused."""
+    from kpispec.outputs import write_file
+    from kpispec.spec.columns import matching_files
 
-    if output.is_dir():
-        raise _usage_error(f"-o {output} is a folder", "name a file to write, e.g. -o results.json")
-    try:
-        write_atomic(output, text)
-    except OSError as exc:
-        raise _usage_error(
-            f"cannot write {output}: {exc.strerror or exc}", "check the folder and its permissions"
-        ) from None
+    project = loaded.checked.project
+    sources = project.all_sources()
+    inputs = [
+        *([project.file] if project.file else []),
+        *(card.file for card in project.scorecards),
+        *(source.file for source in sources),
+        *(file for source in sources for file in matching_files(source)),
+    ]
+    write_file(
+        output,
+        text,
+        root=project.root,
+        allow_outside_root=allow_outside_root,
+        option=option,
+        inputs=inputs,
+    )
 
 
 class CheckFormat(StrEnum):
@@ -344,13 +364,13 @@ def check(
         CheckFormat.github: lambda: github.render(verdict, prefix),
         CheckFormat.markdown: lambda: md_report.render(verdict, doc),
     }
-    for file, kind in (
-        (junit, CheckFormat.junit),
-        (markdown, CheckFormat.markdown),
-        (json_file, CheckFormat.json),
+    for file, kind, option in (
+        (junit, CheckFormat.junit, "--junit"),
+        (markdown, CheckFormat.markdown, "--markdown"),
+        (json_file, CheckFormat.json, "--json"),
     ):
         if file is not None:
-            _write_output(file, outputs[kind]())
+            _write_output(file, outputs[kind](), loaded, allow_outside_root, option)
     typer.echo(outputs[format](), nl=False)
     summary = os.environ.get("GITHUB_STEP_SUMMARY")
     if summary:
@@ -390,7 +410,10 @@ def build(
         )
     loaded = _load_or_exit(path, allow_outside_root)
     doc = api.evaluate(loaded, as_of=as_of, period=period, scorecards=scorecard)
-    files = api.render(doc, output, templates=templates)
+    root = loaded.checked.project.root
+    files = api.render(
+        doc, output, templates=templates, root=root, allow_outside_root=allow_outside_root
+    )
     from kpispec.escaping import one_line
 
     shown = one_line(str(output))
@@ -412,37 +435,60 @@ def serve(
     allow_outside_root: AllowOutside = False,
 ) -> None:
     """Serve the site on 127.0.0.1 and rebuild it when a spec or data file changes."""
+    import shutil
+    import signal
     import tempfile
 
     from kpispec import api
     from kpispec.diagnostics import KpispecError
     from kpispec.report.serve import serve as run_server
 
-    site = output or Path(tempfile.mkdtemp(prefix="kpispec-site-")) / "site"
+    def stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt  # SIGTERM ends serve as Ctrl-C does: cleaned up
 
-    def rebuild() -> None:
-        from kpispec.spec.load import load
-
-        try:
-            loaded = load(path, allow_outside_root=allow_outside_root)
-            if loaded.spec_errors:
-                _print_diagnostics(loaded.spec_errors, loaded.sources)
-                return
-            api.render(api.evaluate(loaded, as_of=as_of), site, templates=templates)
-            typer.echo("rebuilt", err=True)
-        except KpispecError as exc:  # keep serving the last good site
-            _print_diagnostics(exc.diagnostics)
-
-    loaded = _load_or_exit(path, allow_outside_root)
-    api.render(api.evaluate(loaded, as_of=as_of), site, templates=templates)
-    project = loaded.checked.project
-    watch = [project.root, *(s.file.parent for s in project.all_sources())]
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # even if started with it ignored
+    scratch: Path | None = None
+    if output is None:
+        scratch = Path(tempfile.mkdtemp(prefix="kpispec-site-"))
+        output = scratch / "site"
+    site = output
     try:
-        run_server(site, watch, rebuild, port=port, ready=lambda text: typer.echo(text, err=True))
-    except OSError as exc:
-        raise _usage_error(
-            f"cannot serve on 127.0.0.1:{port}: {exc.strerror or exc}", "choose another --port"
-        ) from None
+        loaded = _load_or_exit(path, allow_outside_root)
+        root = loaded.checked.project.root
+
+        def publish(doc: dict[str, Any]) -> None:
+            api.render(
+                doc, site, templates=templates, root=root, allow_outside_root=allow_outside_root
+            )
+
+        def rebuild() -> None:
+            from kpispec.spec.load import load
+
+            try:
+                again = load(path, allow_outside_root=allow_outside_root)
+                if again.spec_errors:
+                    _print_diagnostics(again.spec_errors, again.sources)
+                    return
+                publish(api.evaluate(again, as_of=as_of))
+                typer.echo("rebuilt", err=True)
+            except KpispecError as exc:  # keep serving the last good site
+                _print_diagnostics(exc.diagnostics)
+
+        publish(api.evaluate(loaded, as_of=as_of))
+        project = loaded.checked.project
+        watch = [project.root, *(s.file.parent for s in project.all_sources())]
+        try:
+            run_server(
+                site, watch, rebuild, port=port, ready=lambda text: typer.echo(text, err=True)
+            )
+        except OSError as exc:
+            raise _usage_error(
+                f"cannot serve on 127.0.0.1:{port}: {exc.strerror or exc}", "choose another --port"
+            ) from None
+    finally:
+        if scratch is not None:  # our own temporary folder: nothing of the user's is in it
+            shutil.rmtree(scratch, ignore_errors=True)
 
 
 @app.command("test")

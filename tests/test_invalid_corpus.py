@@ -52,7 +52,7 @@ UNREACHABLE = {
 }
 
 #: Codes about the command line, not about spec files (an invalid --as-of, --period, ...).
-COMMAND_LINE = {"E001", "E002", "E003"}
+COMMAND_LINE = {"E001", "E002", "E003", "E004", "E005", "E006"}
 
 #: Codes covered by the generated cases below (a dangling symlink, a file over 2 MiB).
 GENERATED = {"E100", "E101"}

@@ -11,12 +11,14 @@ from pathlib import Path
 
 
 def snapshot(paths: Iterable[Path]) -> dict[Path, float]:
-    """The modification times of the files under ``paths`` (hidden ones and the site excluded)."""
+    """The modification times of the files under ``paths``, hidden ones excluded (so is a
+    build being written beside the site, ``.site.kpispec-new-*``, at any depth)."""
     seen: dict[Path, float] = {}
     for root in paths:
         files = [root] if root.is_file() else root.rglob("*")
         for path in files:
-            if path.is_file() and not any(part.startswith(".") for part in path.parts[-3:]):
+            below = path.relative_to(root).parts if path != root else ()
+            if path.is_file() and not any(part.startswith(".") for part in below):
                 try:
                     seen[path] = path.stat().st_mtime
                 except OSError:
