@@ -1,0 +1,303 @@
+"""Right on real data: New York time, date-only values, and test rows typed like the source.
+
+The flights are a real public data set (nycflights13, tests/fixtures/nycflights13/). Every
+expected number is counted here by hand from the data set's own local columns (year,
+month, day in New York time) with the csv module, never by kpispec.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+from collections import Counter
+from datetime import date, datetime
+from pathlib import Path
+
+import polars as pl
+import pytest
+from helpers import line_of, write_files
+
+import kpispec
+
+FLIGHTS = Path(__file__).resolve().parent / "fixtures" / "nycflights13" / "flights_ewr_ua.csv"
+ZONE = "America/New_York"
+#: the three blocks of days in the extract: (last day, days in the block)
+BLOCKS = [date(2013, 3, 2), date(2013, 3, 11), date(2013, 11, 4)]
+
+
+def _flights() -> list[dict[str, str]]:
+    with FLIGHTS.open(newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def _local_day(row: dict[str, str]) -> str:
+    return f"{int(row['year']):04d}-{int(row['month']):02d}-{int(row['day']):02d}"
+
+
+def _by_hand() -> Counter[str]:
+    """Flights per New York day, from the data set's own local date columns."""
+    return Counter(_local_day(row) for row in _flights())
+
+
+def _records() -> list[dict[str, object]]:
+    """Each flight with a date-only `date` and a naive local `local` (both New York time)."""
+    out: list[dict[str, object]] = []
+    for row in _flights():
+        day = _local_day(row)
+        local = f"{day} {int(row['hour']):02d}:{int(row['minute']):02d}:00"
+        out.append({"date": day, "local": local, "time_hour": row["time_hour"]})
+    return out
+
+
+def _project(tmp: Path, fmt: str, time: str) -> Path:
+    records = _records()
+    data: str | bytes
+    if fmt == "csv":
+        lines = ["date,local,time_hour"] + [
+            f"{r['date']},{r['local']},{r['time_hour']}" for r in records
+        ]
+        data = "\n".join(lines) + "\n"
+    elif fmt == "ndjson":
+        data = "".join(json.dumps(r) + "\n" for r in records)
+    else:
+        data = json.dumps(records)
+    return write_files(
+        tmp,
+        {
+            "kpispec.yaml": f"kpispec: 1\ntimezone: {ZONE}\nhistory: 3\n",
+            f"data/flights.{fmt}": data,
+            "flights.yaml": (
+                "kpispec: 1\n"
+                "scorecard: {id: flights, title: Flights, grain: day}\n"
+                "sources:\n"
+                f"  - {{id: flights, path: data/flights.{fmt}, time: {time}}}\n"
+                "kpis:\n"
+                "  - {id: departures, source: flights, formula: count(*)}\n"
+            ),
+        },
+    )
+
+
+def _daily(root: Path) -> dict[str, float | None]:
+    out: dict[str, float | None] = {}
+    for last in BLOCKS:
+        doc = kpispec.evaluate(root, period=last.isoformat())
+        (kpi,) = doc["scorecards"][0]["kpis"]
+        out.update({p["period"]: p["value"] for p in kpi["series"]})
+    return out
+
+
+@pytest.mark.parametrize("fmt", ["csv", "ndjson", "json"])
+@pytest.mark.parametrize("time", ["date", "local", "time_hour"])
+def test_flights_per_new_york_day(tmp_path: Path, fmt: str, time: str) -> None:
+    """Date-only, naive local and UTC-instant times all put a flight on its New York day
+    (the DST days 2013-03-10 and 2013-11-03 included), in every text format."""
+    expected = _by_hand()
+    assert len(expected) == 9 and sum(expected.values()) == 1087
+    assert _daily(_project(tmp_path, fmt, time)) == {d: float(n) for d, n in expected.items()}
+
+
+def test_date_only_text_is_local_midnight_not_utc(tmp_path: Path) -> None:
+    """`2013-03-01` in New York is 05:00 UTC that day: never the day before."""
+    root = write_files(
+        tmp_path,
+        {
+            "kpispec.yaml": f"kpispec: 1\ntimezone: {ZONE}\nhistory: 3\n",
+            "data/f.ndjson": '{"d": "2013-03-01"}\n{"d": "2013-03-01"}\n{"d": "2013-03-02"}\n',
+            "f.yaml": (
+                "kpispec: 1\nscorecard: {id: f, grain: day}\n"
+                "sources: [{id: f, path: data/f.ndjson, time: d}]\n"
+                "kpis: [{id: n, source: f, formula: count(*)}]\n"
+            ),
+        },
+    )
+    doc = kpispec.evaluate(root, period="2013-03-02")
+    series = {p["period"]: p["value"] for p in doc["scorecards"][0]["kpis"][0]["series"]}
+    assert series == {"2013-02-28": 0.0, "2013-03-01": 2.0, "2013-03-02": 1.0}
+
+
+#: Rows around the clock changes, each written naive (New York time) or as an instant,
+#: with the New York day it belongs to, worked out by hand.
+DST_ROWS = [
+    ("2013-03-09 23:59:59", "2013-03-09"),
+    ("2013-03-10T04:59:59Z", "2013-03-09"),  # 23:59:59 EST
+    ("2013-03-10", "2013-03-10"),
+    ("2013-03-10T05:00:00Z", "2013-03-10"),  # 00:00 EST
+    ("2013-03-10 01:59:00", "2013-03-10"),
+    ("2013-03-10 02:30:00", "2013-03-10"),  # does not exist: 03:30 EDT
+    ("2013-03-10 23:59:59", "2013-03-10"),
+    ("2013-03-11T03:59:59Z", "2013-03-10"),  # 23:59:59 EDT
+    ("2013-03-11T04:00:00Z", "2013-03-11"),
+    ("2013-03-11T00:00:00-04:00", "2013-03-11"),
+    ("2013-11-03", "2013-11-03"),
+    ("2013-11-03T04:00:00Z", "2013-11-03"),  # 00:00 EDT
+    ("2013-11-03T03:59:59Z", "2013-11-02"),  # 23:59:59 EDT on the 2nd
+    ("2013-11-03 01:30:00", "2013-11-03"),  # happens twice
+    ("2013-11-03T06:30:00Z", "2013-11-03"),  # the second 01:30 (EST)
+    ("2013-11-03 23:59:59", "2013-11-03"),
+    ("2013-11-04T04:59:59Z", "2013-11-03"),  # 23:59:59 EST
+    ("2013-11-04T05:00:00+0000", "2013-11-04"),
+    ("2013-11-04", "2013-11-04"),
+]
+
+
+@pytest.mark.parametrize("fmt", ["csv", "ndjson", "json"])
+def test_rows_around_the_clock_changes(tmp_path: Path, fmt: str) -> None:
+    """One column mixing naive times, dates and instants: each value by its own form."""
+    records = [{"at": at} for at, _ in DST_ROWS]
+    data = {
+        "csv": "at\n" + "".join(f"{r['at']}\n" for r in records),
+        "ndjson": "".join(json.dumps(r) + "\n" for r in records),
+        "json": json.dumps(records),
+    }[fmt]
+    root = write_files(
+        tmp_path,
+        {
+            "kpispec.yaml": f"kpispec: 1\ntimezone: {ZONE}\nhistory: 3\n",
+            f"data/t.{fmt}": data,
+            "t.yaml": (
+                "kpispec: 1\nscorecard: {id: t, grain: day}\n"
+                f"sources: [{{id: t, path: data/t.{fmt}, time: at}}]\n"
+                "kpis: [{id: n, source: t, formula: count(*)}]\n"
+            ),
+        },
+    )
+    expected = Counter(day for _, day in DST_ROWS)
+    assert _daily_at(root, ["2013-03-11", "2013-11-04"]) == {
+        d: float(n) for d, n in expected.items()
+    }
+
+
+def _daily_at(root: Path, lasts: list[str]) -> dict[str, float | None]:
+    out: dict[str, float | None] = {}
+    for last in lasts:
+        doc = kpispec.evaluate(root, period=last)
+        out.update({p["period"]: p["value"] for p in doc["scorecards"][0]["kpis"][0]["series"]})
+    return out
+
+
+# ------------------------------------------------------- spec-test rows take the source's types
+
+
+def _kpispec(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "kpispec", *args], cwd=cwd, capture_output=True, text=True
+    )
+
+
+CHURN_SPEC = """\
+kpispec: 1
+scorecard: {id: cx, title: Customers}
+sources:
+  - {id: customers, path: data/customers.parquet, time: null}
+  - {id: signups, path: data/signups.csv, time: signed_up}
+kpis:
+  - id: churned
+    source: customers
+    formula: count(*) filter (where churned_at >= period_start and churned_at < period_end)
+  - id: spend
+    source: customers
+    formula: sum(spend) filter (where churned_at >= period_start and churned_at < period_end)
+  - id: signed_up
+    source: signups
+    formula: count(*) filter (where plan = 'pro')
+tests:
+  - name: a date-only churn is local midnight, inside its month
+    kpi: churned
+    period: 2026-10
+    rows:
+      customers:
+        - {churned_at: 2026-10-01}
+        - {churned_at: 2026-09-30}
+        - {churned_at: 2026-11-01}
+    expect: 1
+  - name: naive and Z timestamps mix, each read by its own form
+    kpi: churned
+    period: 2026-10
+    rows:
+      customers:
+        - {churned_at: "2026-10-31T23:30:00"}
+        - {churned_at: "2026-11-01T03:30:00Z"}
+        - {churned_at: "2026-11-01T04:30:00Z"}
+        - {churned_at: "2026-10-01T03:59:59Z"}
+        - {churned_at: "2026-10-01T00:00:00-04:00"}
+    expect: 3
+  - name: numbers given as text take the column's number type
+    kpi: spend
+    period: 2026-10
+    rows:
+      customers:
+        - {churned_at: 2026-10-05, spend: "12.5"}
+        - {churned_at: 2026-10-06, spend: 30}
+    expect: 42.5
+  - name: rows from a CSV file take the Parquet types too
+    kpi: churned
+    period: 2026-10
+    rows:
+      customers: rows/churn.csv
+    expect: 2
+  - name: a CSV-backed source types the rows by its header
+    kpi: signed_up
+    rows:
+      signups:
+        - {signed_up: 2026-10-03, plan: pro}
+        - {signed_up: 2026-10-04, plan: free}
+        - {signed_up: 2026-10-05, plan: pro}
+    expect: 2
+"""
+
+
+def _churn_project(tmp: Path, spec: str = CHURN_SPEC) -> Path:
+    root = write_files(
+        tmp,
+        {
+            "kpispec.yaml": f"kpispec: 1\ntimezone: {ZONE}\n",
+            "cx.yaml": spec,
+            "data/signups.csv": "signed_up,plan\n2026-09-01,pro\n",
+            "rows/churn.csv": "churned_at,spend\n2026-10-01,1\n2026-10-31 23:59:59,2\n"
+            "2026-11-01T04:00:00Z,3\n",
+        },
+    )
+    pl.DataFrame(
+        {
+            "customer": [1, 2],
+            "churned_at": [None, datetime(2026, 9, 12, 8, 0, 0)],
+            "spend": [10.0, 20.0],
+        },
+        schema={"customer": pl.Int64, "churned_at": pl.Datetime("us"), "spend": pl.Float64},
+    ).write_parquet(root / "data" / "customers.parquet")
+    return root
+
+
+def test_spec_test_rows_take_parquet_timestamp_types(tmp_path: Path) -> None:
+    root = _churn_project(tmp_path)
+    schema = pl.read_parquet_schema(root / "data" / "customers.parquet")
+    assert schema["churned_at"] == pl.Datetime("us")  # a real timestamp column
+    result = _kpispec("test", ".", cwd=root)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.splitlines()[-1] == "5 passed, 0 failed"
+    assert "D105" not in result.stdout
+
+
+def test_a_test_value_that_is_no_timestamp_is_an_error_at_its_row(tmp_path: Path) -> None:
+    spec = CHURN_SPEC + (
+        "  - name: a broken row\n"
+        "    kpi: churned\n"
+        "    period: 2026-10\n"
+        "    rows:\n"
+        "      customers:\n"
+        "        - {churned_at: 2026-10-02}\n"
+        "        - {churned_at: 2026-13-01}\n"
+        "    expect: 1\n"
+    )
+    root = _churn_project(tmp_path, spec)
+    result = _kpispec("test", ".", cwd=root)
+    assert result.returncode == 1
+    line = line_of(spec, "- {churned_at: 2026-13-01}")
+    col = spec.splitlines()[line - 1].index("2026-13-01") + 1
+    assert f"cx.yaml:{line}:{col}: error[D103]" in result.stdout
+    assert "'2026-13-01' of column `churned_at` (row 2 for `customers`)" in result.stdout
+    assert "not a valid timestamp" in result.stdout
+    assert result.stdout.splitlines()[-1] == "5 passed, 1 failed"
