@@ -14,6 +14,7 @@ import sys
 from collections import Counter
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 import pytest
@@ -301,3 +302,77 @@ def test_a_test_value_that_is_no_timestamp_is_an_error_at_its_row(tmp_path: Path
     assert "'2026-13-01' of column `churned_at` (row 2 for `customers`)" in result.stdout
     assert "not a valid timestamp" in result.stdout
     assert result.stdout.splitlines()[-1] == "5 passed, 1 failed"
+
+
+# ------------------------------------------------- comparisons with periods before the first row
+
+VISITS = {
+    "kpispec.yaml": "kpispec: 1\ntimezone: America/New_York\n",
+    # first row 2025-11-15; nothing in 2026-08; 3 rows in 2026-09, 5 in 2026-10
+    "data/visits.csv": "at,n\n"
+    + "2025-11-15T10:00:00,1\n" * 2
+    + "2026-09-10T10:00:00,1\n" * 3
+    + "2026-10-05T10:00:00,1\n" * 5,
+    "web.yaml": """\
+kpispec: 1
+scorecard: {id: web, title: Web}
+sources:
+  - {id: visits, path: data/visits.csv, time: at}
+kpis:
+  - {id: visits, source: visits, formula: count(*)}
+  - {id: doubled, formula: 2 * visits}
+  - id: grown_from_before
+    source: visits
+    formula: count(*)
+    target: {baseline: {period: 2025-10}, change: +10%}
+  - id: grown_from_first
+    source: visits
+    formula: count(*)
+    target: {baseline: {period: 2025-11}, change: +100%}
+""",
+}
+
+
+def _kpis(root: Path, *, as_of: str | None = None, period: str | None = None) -> dict[str, Any]:
+    doc = kpispec.evaluate(root, as_of=as_of, period=period)
+    return {k["id"]: k for card in doc["scorecards"] for k in card["kpis"]}
+
+
+def test_a_period_before_the_first_row_is_no_data_when_compared(tmp_path: Path) -> None:
+    """October 2026 (5) against October 2025, before the first row (2025-11-15): no data,
+    so no change (it used to say +5 against 0). By hand: previous September is 3 (+2)."""
+    kpis = _kpis(write_files(tmp_path, VISITS), as_of="2026-11-02")
+    visits = kpis["visits"]
+    assert visits["value"] == 5.0
+    assert visits["year_ago"] == {
+        "period": "2025-10",
+        "value": None,
+        "change": None,
+        "change_pct": None,
+    }
+    assert visits["previous"] == {
+        "period": "2026-09",
+        "value": 3.0,
+        "change": 2.0,
+        "change_pct": pytest.approx(200 / 3),
+    }
+    doubled = kpis["doubled"]  # built from visits: the same first row
+    assert doubled["value"] == 10.0
+    assert doubled["year_ago"]["change"] is None
+    assert doubled["previous"]["change"] == 4.0
+    # a baseline before the first row has no value: no bound, not "+10% of 0"
+    assert kpis["grown_from_before"]["status"] == "no_target"
+    assert kpis["grown_from_before"]["bound"] is None
+    # the month holding the first row is data (2 rows): bound 2 * (1 + 100%) = 4, 5 meets it
+    assert kpis["grown_from_first"]["bound"]["min"] == 4.0
+    assert kpis["grown_from_first"]["status"] == "met"
+
+
+def test_an_empty_period_after_the_first_row_is_zero(tmp_path: Path) -> None:
+    """August 2026 has no rows but lies after the first row: a real 0, so +3 in September."""
+    kpis = _kpis(write_files(tmp_path, VISITS), period="2026-09")
+    assert kpis["visits"]["previous"]["value"] == 0.0
+    assert kpis["visits"]["previous"]["change"] == 3.0
+    # the series is what was computed: 2025-10 shows its count of 0
+    series = {p["period"]: p["value"] for p in kpis["visits"]["series"]}
+    assert series["2025-10"] == 0.0 and series["2025-11"] == 2.0
