@@ -376,3 +376,100 @@ def test_an_empty_period_after_the_first_row_is_zero(tmp_path: Path) -> None:
     # the series is what was computed: 2025-10 shows its count of 0
     series = {p["period"]: p["value"] for p in kpis["visits"]["series"]}
     assert series["2025-10"] == 0.0 and series["2025-11"] == 2.0
+
+
+# ------------------------------------------------------------- first/last with tied times
+
+TIED = [  # (time, balance): three rows tie on the latest time, two on the earliest
+    ("2026-10-01T08:00:00", 4.0),
+    ("2026-10-01T08:00:00", 2.0),
+    ("2026-10-15T12:00:00", 3.0),
+    ("2026-10-31T18:00:00", 5.0),
+    ("2026-10-31T18:00:00", 9.0),
+    ("2026-10-31T18:00:00", 7.0),
+]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_first_and_last_break_ties_by_value_not_file_order(tmp_path: Path, seed: int) -> None:
+    """By hand: the latest rows hold 5, 9, 7, so last is 9; the earliest 4 and 2: first is 2.
+    The rows are shuffled over three files of a glob, differently for each seed."""
+    import random
+
+    rows = TIED[:]
+    random.Random(seed).shuffle(rows)
+    files = {
+        f"data/b-{i}.csv": "at,balance\n" + "".join(f"{t},{v}\n" for t, v in rows[i::3])
+        for i in range(3)
+    }
+    root = write_files(
+        tmp_path,
+        {
+            **files,
+            "kpispec.yaml": "kpispec: 1\ntimezone: America/New_York\n",
+            "b.yaml": (
+                "kpispec: 1\nscorecard: {id: b}\n"
+                "sources: [{id: b, path: data/b-*.csv, time: at}]\n"
+                "kpis:\n"
+                "  - {id: closing, source: b, formula: last(balance)}\n"
+                "  - {id: opening, source: b, formula: first(balance)}\n"
+            ),
+        },
+    )
+    kpis = _kpis(root, period="2026-10")
+    assert (kpis["closing"]["value"], kpis["opening"]["value"]) == (9.0, 2.0)
+
+
+# ------------------------------------------------ --explain --scorecard, validate FILE counts
+
+TWO_CARDS = {
+    "kpispec.yaml": "kpispec: 1\n",
+    "data/visits.csv": "at,n\n2026-10-01,1\n",
+    "data/orders.csv": "at,n\n2026-10-01,1\n",
+    "data/tickets.csv": "at,n\n2026-10-01,1\n",
+    "web.yaml": (
+        "kpispec: 1\nscorecard: {id: web}\n"
+        "sources: [{id: visits, path: data/visits.csv, time: at}]\n"
+        "kpis:\n"
+        "  - {id: visits, source: visits, formula: count(*)}\n"
+        "  - {id: orders_per_visit, formula: orders / visits}\n"
+    ),
+    "shop.yaml": (
+        "kpispec: 1\nscorecard: {id: shop}\n"
+        "sources:\n"
+        "  - {id: orders, path: data/orders.csv, time: at}\n"
+        "  - {id: tickets, path: data/tickets.csv, time: at}\n"
+        "kpis:\n"
+        "  - {id: orders, source: orders, formula: count(*)}\n"
+        "  - {id: tickets, source: tickets, formula: count(*)}\n"
+    ),
+}
+
+
+def test_explain_plans_only_the_chosen_scorecard_and_its_inputs(tmp_path: Path) -> None:
+    """web reads visits and (through orders_per_visit) orders; never tickets."""
+    root = write_files(tmp_path, TWO_CARDS)
+    run = _kpispec(
+        "eval", ".", "--explain", "--scorecard", "web", "--as-of", "2026-11-02", cwd=root
+    )
+    assert run.returncode == 0, run.stderr
+    heads = {line for line in run.stdout.splitlines() if line.startswith("# source")}
+    assert heads == {
+        "# source `visits`: one query for 1 KPIs",
+        "# source `orders`: one query for 1 KPIs",
+    }
+    everything = _kpispec("eval", ".", "--explain", "--as-of", "2026-11-02", cwd=root)
+    assert sum(line.startswith("# source") for line in everything.stdout.splitlines()) == 3
+
+
+def test_validate_a_file_counts_that_file(tmp_path: Path) -> None:
+    """Each KPI has no owner and no target: two warnings per KPI of the files named."""
+    root = write_files(tmp_path, TWO_CARDS)
+
+    def summary(*paths: str) -> str:
+        return _kpispec("validate", *paths, cwd=root).stderr.splitlines()[-1]
+
+    assert summary("shop.yaml") == "valid: 2 KPIs in 1 scorecard (4 warnings)"
+    assert summary("web.yaml") == "valid: 2 KPIs in 1 scorecard (4 warnings)"
+    assert summary("web.yaml", "shop.yaml") == "valid: 4 KPIs in 2 scorecards (8 warnings)"
+    assert summary(".") == "valid: 4 KPIs in 2 scorecards (8 warnings)"
