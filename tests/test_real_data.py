@@ -473,3 +473,55 @@ def test_validate_a_file_counts_that_file(tmp_path: Path) -> None:
     assert summary("web.yaml") == "valid: 2 KPIs in 1 scorecard (4 warnings)"
     assert summary("web.yaml", "shop.yaml") == "valid: 4 KPIs in 2 scorecards (8 warnings)"
     assert summary(".") == "valid: 4 KPIs in 2 scorecards (8 warnings)"
+
+
+# ------------------------------------------------------------------ YAML indentation hints
+
+
+@pytest.mark.parametrize(
+    ("text", "loc", "hint"),
+    [
+        (  # a key one level too deep below a `key: value`
+            "kpispec: 1\nscorecard:\n  id: web\n  title: Web\n    owner: growth\n",
+            (5, 5),
+            "`owner:` is indented deeper than `title:` on line 4",
+        ),
+        (  # the same below a list item's first key
+            "kpis:\n  - id: visits\n      name: Visits\n",
+            (3, 7),
+            "`name:` is indented deeper than `id:` on line 2",
+        ),
+        (  # a value that holds ': ' on its own line: quoting is the fix
+            "kpispec: 1\nscorecard:\n  title: Goal: 5%\n",
+            (3, 14),
+            "a value holding ': ' must be quoted",
+        ),
+    ],
+)
+def test_yaml_indentation_hints(text: str, loc: tuple[int, int], hint: str) -> None:
+    from kpispec.spec.loader import LoadError, load_string
+
+    with pytest.raises(LoadError) as caught:
+        load_string(text, "web.yaml")
+    diagnostic = caught.value.diagnostic
+    assert (diagnostic.code, diagnostic.loc.line, diagnostic.loc.col) == ("E103", *loc)
+    assert diagnostic.hint is not None and diagnostic.hint.startswith(hint)
+
+
+def test_a_dedented_owner_block_is_told_to_indent_not_listed_allowed_keys() -> None:
+    """`owner:` empty and its `email:` at the KPI's level (`name` is a KPI key too)."""
+    from kpispec.spec.loader import load_string
+    from kpispec.spec.schema import SPEC_SCHEMA, validate_document
+
+    text = (
+        "kpispec: 1\nscorecard: {id: web}\nkpis:\n"
+        "  - id: visits\n    formula: 1\n    owner:\n    email: kari@example.com\n"
+    )
+    found = {
+        (d.code, d.loc.line, d.loc.col): d.hint
+        for d in validate_document(load_string(text, "web.yaml"), SPEC_SCHEMA)
+    }
+    assert found[("E200", 7, 5)] == (
+        "`email` is a key of `owner:` (line 6), written at its level: indent it under "
+        "`owner:` by two more spaces"
+    )
