@@ -65,8 +65,18 @@ def _typed(values: list[object], dtype: Any, zone: str) -> tuple[pl.Series, int 
     Timestamps of any kind become instants by the rule the engine reads text with
     (:func:`parse_instants`): an offset is an instant, anything else is local in ``zone``.
     """
+    whole = dtype.is_integer()  # 3.0 is the integer 3
     text = pl.Series(
-        [None if v is None else str(v).lower() if isinstance(v, bool) else str(v) for v in values],
+        [
+            None
+            if v is None
+            else str(v).lower()
+            if isinstance(v, bool)
+            else str(int(v))
+            if whole and isinstance(v, float) and v.is_integer()
+            else str(v)
+            for v in values
+        ],
         dtype=pl.String,
     )
     if isinstance(dtype, pl.Datetime):
@@ -99,8 +109,13 @@ def _kind(dtype: Any) -> str:
     return _KIND.get(dtype, "integer" if dtype.is_integer() else "number")
 
 
-def _frame(test: SpecTest, source_id: str, checked: CheckedProject) -> pl.DataFrame:
-    """The test's rows for one source, each column of the type the real source has."""
+def _frame(
+    test: SpecTest, source_id: str, checked: CheckedProject, schemas: dict[str, dict[str, Any]]
+) -> pl.DataFrame:
+    """The test's rows for one source, each column of the type the real source has.
+
+    ``schemas`` keeps each source's real schema across the tests of one run.
+    """
     rows = test.rows[source_id]
     project = checked.project
     source = project.source(source_id)
@@ -120,7 +135,9 @@ def _frame(test: SpecTest, source_id: str, checked: CheckedProject) -> pl.DataFr
         columns = list(dict.fromkeys(k for row in rows for k in row))
         data = {c: [row.get(c) for row in rows] for c in columns}
         locs = test.row_cell_locs.get(source_id, [])
-    known = _real_schema(source, project)
+    if source_id not in schemas:
+        schemas[source_id] = _real_schema(source, project)
+    known = schemas[source_id]
     series = []
     for column, values in data.items():
         dtype = known.get(column)
@@ -180,11 +197,17 @@ def _first_day(frames: dict[str, pl.DataFrame], checked: CheckedProject) -> date
     return min(days) if days else None
 
 
-def run_test(checked: CheckedProject, test: SpecTest, as_of: date) -> Outcome:
+def run_test(
+    checked: CheckedProject,
+    test: SpecTest,
+    as_of: date,
+    schemas: dict[str, dict[str, Any]] | None = None,
+) -> Outcome:
     kpi = checked.kpis[test.kpi]
     grain = str(kpi.kpi.grain)
     try:
-        frames = {source_id: _frame(test, source_id, checked) for source_id in test.rows}
+        known = {} if schemas is None else schemas
+        frames = {source_id: _frame(test, source_id, checked, known) for source_id in test.rows}
         if test.period is not None:
             period = parse_label(test.period)
             evaluation = evaluate(
@@ -239,10 +262,11 @@ def run_tests(
     checked: CheckedProject, *, as_of: date, scorecards: list[str] | None = None
 ) -> list[Outcome]:
     outcomes = []
+    schemas: dict[str, dict[str, Any]] = {}
     for card in checked.project.scorecards:
         if scorecards is not None and card.id not in scorecards:
             continue
         for test in card.tests:
             if test.kpi in checked.kpis:
-                outcomes.append(run_test(checked, test, as_of))
+                outcomes.append(run_test(checked, test, as_of, schemas))
     return outcomes
