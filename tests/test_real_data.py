@@ -525,3 +525,25 @@ def test_a_dedented_owner_block_is_told_to_indent_not_listed_allowed_keys() -> N
         "`email` is a key of `owner:` (line 6), written at its level: indent it under "
         "`owner:` by two more spaces"
     )
+
+
+def test_a_bad_timestamp_among_mixed_forms_is_named_by_its_line(tmp_path: Path) -> None:
+    """Instants, naive times and dates are all valid; only line 5 is not a time."""
+    root = write_files(
+        tmp_path,
+        {
+            "kpispec.yaml": f"kpispec: 1\ntimezone: {ZONE}\n",
+            "data/e.csv": "at,n\n2026-10-01T10:00:00Z,1\n2026-10-02 10:00:00,1\n2026-10-03,1\n"
+            "not-a-time,1\n",
+            "e.yaml": (
+                "kpispec: 1\nscorecard: {id: e}\n"
+                "sources: [{id: e, path: data/e.csv, time: at, columns: {at: datetime}}]\n"
+                "kpis: [{id: n, source: e, formula: count(*)}]\n"
+            ),
+        },
+    )
+    run = _kpispec("eval", ".", "--as-of", "2026-11-02", cwd=root)
+    assert run.returncode == 3
+    assert "value 'not-a-time' in column `at` of e.csv (line 5) is not a valid datetime" in (
+        run.stdout + run.stderr
+    )

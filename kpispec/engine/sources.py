@@ -487,8 +487,10 @@ def find_bad_value(opened: Opened, columns: Iterable[str]) -> Diagnostic | None:
             if declared is None:
                 continue
             values = text.get_column(name)
-            if declared == ColumnType.DATETIME:
-                parsed = values.str.to_datetime(strict=False)
+            if declared == ColumnType.DATETIME:  # each value by its own form, as when read
+                parsed = pl.select(
+                    parse_instants(pl.lit(values), opened.timezone, strict=False)
+                ).to_series()
             elif declared == ColumnType.DATE:
                 parsed = values.str.to_date(strict=False)
             elif declared == ColumnType.BOOLEAN:
