@@ -12,11 +12,14 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kpispec.diagnostics import DataError, Diagnostic, Loc, SpecError
 from kpispec.spec.load import Loaded
 from kpispec.spec.load import load as _load
+
+if TYPE_CHECKING:
+    from kpispec.engine.periods import Period
 
 
 def load(
@@ -75,7 +78,6 @@ def evaluate(
 ) -> dict[str, Any]:
     """Evaluate every KPI (of the chosen scorecards) and return the results document."""
     from kpispec.engine.evaluate import evaluate as run
-    from kpispec.engine.periods import parse_label
     from kpispec.results import build
 
     loaded = (
@@ -85,29 +87,40 @@ def evaluate(
     )
     checked = loaded.checked
     chosen = chosen_scorecards(loaded, scorecards)
-    named = None
-    if period is not None:
-        try:
-            named = parse_label(period)
-        except ValueError:
-            raise SpecError(
-                [
-                    Diagnostic(
-                        "E001",
-                        f"invalid --period {period!r}",
-                        Loc("<command line>"),
-                        "write a period label: 2026, 2026-Q4, 2026-10, 2026-W41 or 2026-10-05",
-                    )
-                ]
-            ) from None
-    ids = [
+    ids = _kpi_ids(loaded, chosen)
+    evaluation = run(checked, as_of=parse_as_of(as_of), period=_period(period), kpi_ids=ids)
+    return build(checked, evaluation, scorecards=chosen, kpi_ids=ids)
+
+
+def _period(period: str | None) -> Period | None:
+    """``--period`` as a period; an error naming the option if it is not a label."""
+    from kpispec.engine.periods import parse_label
+
+    if period is None:
+        return None
+    try:
+        return parse_label(period)
+    except ValueError:
+        raise SpecError(
+            [
+                Diagnostic(
+                    "E001",
+                    f"invalid --period {period!r}",
+                    Loc("<command line>"),
+                    "write a period label: 2026, 2026-Q4, 2026-10, 2026-W41 or 2026-10-05",
+                )
+            ]
+        ) from None
+
+
+def _kpi_ids(loaded: Loaded, chosen: list[str] | None) -> list[str]:
+    """The KPIs of the chosen scorecards (the engine adds the KPIs they reference)."""
+    return [
         k.id
-        for card in checked.project.scorecards
+        for card in loaded.checked.project.scorecards
         if chosen is None or card.id in chosen
         for k in card.kpis
     ]
-    evaluation = run(checked, as_of=parse_as_of(as_of), period=named, kpi_ids=ids)
-    return build(checked, evaluation, scorecards=chosen, kpi_ids=ids)
 
 
 def render(
@@ -136,15 +149,20 @@ def render(
     )
 
 
-def explain(project: Loaded, *, as_of: str | date | None = None, period: str | None = None) -> str:
-    """The Polars plan of every source's fused query, as text."""
+def explain(
+    project: Loaded,
+    *,
+    as_of: str | date | None = None,
+    period: str | None = None,
+    scorecards: list[str] | None = None,
+) -> str:
+    """The Polars plan of every source's fused query, as text: for the KPIs of the chosen
+    scorecards (by default all) and the KPIs they reference, as ``evaluate`` runs them."""
     from kpispec.engine.evaluate import evaluate as run
-    from kpispec.engine.periods import parse_label
     from kpispec.escaping import one_line
 
-    evaluation = run(
-        project.checked, as_of=parse_as_of(as_of), period=parse_label(period) if period else None
-    )
+    ids = _kpi_ids(project, chosen_scorecards(project, scorecards))
+    evaluation = run(project.checked, as_of=parse_as_of(as_of), period=_period(period), kpi_ids=ids)
     parts = []
     for plan in evaluation.plans:
         parts.append(

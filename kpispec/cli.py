@@ -110,13 +110,15 @@ def validate(
             )
     diagnostics: list = []  # type: ignore[type-arg]
     sources: dict[str, str] = {}
-    kpis = cards = 0
+    counted: dict[tuple[Path, str], int] = {}  # the named files' scorecards -> their KPIs
     for path in paths:  # several paths (a pre-commit hook passes the changed files)
         loaded = load(path, data=not no_data, allow_outside_root=allow_outside_root, strict=strict)
         diagnostics.extend(d for d in loaded.diagnostics if d not in diagnostics)
         sources.update(loaded.sources)
-        kpis = max(kpis, len(loaded.checked.project.all_kpis()))
-        cards = max(cards, len(loaded.checked.project.scorecards))
+        for card in loaded.checked.project.scorecards:
+            if loaded.selected is None or card.id in loaded.selected:
+                counted[(card.file.resolve(), card.id)] = len(card.kpis)
+    kpis, cards = sum(counted.values()), len(counted)
     ok = not any(d.is_error for d in diagnostics)
     if format is DiagnosticFormat.json:
         typer.echo(format_json(diagnostics))
@@ -222,7 +224,7 @@ def eval_(
 
     loaded = _load_or_exit(path, allow_outside_root)
     if explain:
-        typer.echo(api.explain(loaded, as_of=as_of, period=period))
+        typer.echo(api.explain(loaded, as_of=as_of, period=period, scorecards=scorecard))
         return
     doc = api.evaluate(loaded, as_of=as_of, period=period, scorecards=scorecard)
     if format is EvalFormat.table:

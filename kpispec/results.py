@@ -125,10 +125,16 @@ class _Builder:
         period = self.evaluation.evaluated[grain]
         totals = self.totals(kpi.id)
 
+        first = self.evaluation.first.get(kpi.id)
+
         def value_of(p: Period) -> float | None:
             return totals.get(p.index)
 
-        finals = resolve(kpi, value_of)
+        def compared(p: Period) -> float | None:
+            """A period compared with: before the source's first row, it has no data."""
+            return None if first is not None and p.index < first else value_of(p)
+
+        finals = resolve(kpi, compared)
         history = [period.shift(-i) for i in reversed(range(project.history))]
         series = []
         for p in history:
@@ -184,8 +190,8 @@ class _Builder:
             "deadline": target.by.isoformat() if target and target.by else None,
             "why": target.why if target else None,
             "target_line": target.loc.line if target else None,
-            "previous": _change(value, value_of(period.shift(-1)), period.shift(-1)),
-            "year_ago": _change(value, value_of(year_earlier(period)), year_earlier(period)),
+            "previous": _change(value, compared(period.shift(-1)), period.shift(-1)),
+            "year_ago": _change(value, compared(year_earlier(period)), year_earlier(period)),
             "stale": False,
             "newest": None,
             "series": series,

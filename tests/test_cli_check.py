@@ -329,7 +329,8 @@ def test_fail_on_never_turns_a_miss_into_exit_0(project: Path) -> None:
     run = check("project", "--as-of", AS_OF, "--fail-on", "never", cwd=project.parent)
     assert run.code == 0
     assert run.out.splitlines()[-1] == (
-        "kpispec check passed: 0 failing, 3 warning, 2 passing, 1 without target (fail on: never)"
+        "kpispec check passed: 0 failing, 3 warning, 1 passing, 1 missed (gate off), "
+        "1 without target (fail on: never)"
     )
 
 
@@ -414,8 +415,8 @@ def test_text_format(project: Path) -> None:
     run = check("project", "--as-of", AS_OF, cwd=project.parent)
     assert run.code == 1
     lines = run.out.splitlines()
-    # failing first, then warnings, passing ones, and those without target
-    assert [line[:4] for line in lines[:-1]] == ["FAIL", "WARN", "WARN", "ok  ", "ok  ", "--  "]
+    # failing first, then warnings, misses behind gate: off, passing ones, those without target
+    assert [line[:4] for line in lines[:-1]] == ["FAIL", "WARN", "WARN", "off ", "ok  ", "--  "]
     file, line = LINES["bounce_rate"]
     assert lines[0] == (
         "FAIL web/bounce_rate: Bounce <script>alert(1)</script> | rate 2026-10: 25.0%"
@@ -431,8 +432,15 @@ def test_text_format(project: Path) -> None:
         "WARN web/pages_per_session: Pages per session 2026-10: 2.75"
         f" (target ≥ 3; at risk) owner growth [project/{file}:{line}]"
     ) in lines
+    # email_sessions: 2 > 1 behind gate: off is reported as missed, never as passing
+    file, line = LINES["email_sessions"]
+    assert lines[3] == (
+        "off  shop/email_sessions: E-mail sessions 2026-10: 2"
+        f" (target ≤ 1; missed (gate off)) owner sales [project/{file}:{line}]"
+    )
     assert lines[-1] == (
-        "kpispec check failed: 1 failing, 2 warning, 2 passing, 1 without target (fail on: missed)"
+        "kpispec check failed: 1 failing, 2 warning, 1 passing, 1 missed (gate off), "
+        "1 without target (fail on: missed)"
     )
 
 

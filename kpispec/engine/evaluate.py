@@ -13,7 +13,13 @@ from datetime import date, datetime, timedelta
 import polars as pl
 
 from kpispec.diagnostics import DataError, Diagnostic
-from kpispec.engine.periods import Period, last_complete, local_midnight, year_earlier
+from kpispec.engine.periods import (
+    Period,
+    last_complete,
+    local_midnight,
+    period_index,
+    year_earlier,
+)
 from kpispec.engine.plan import KEYS, Group, SourcePlan, Span, compile_error, plan_source, spine
 from kpispec.engine.sources import Opened, find_bad_value, first_line, open_source
 from kpispec.formula.compile import CompileError, KpiCompiler
@@ -33,6 +39,9 @@ class Evaluation:
     values: dict[str, pl.DataFrame]  #: KPI id -> __p, __dimension, __member, value
     plans: list[SourcePlan] = field(default_factory=list)
     newest: dict[str, object] = field(default_factory=dict)  #: source id -> newest time value
+    #: KPI id -> the index of the first period with data: the one holding the first row of
+    #: its source (of its inputs, the latest); None when it has no time column
+    first: dict[str, int | None] = field(default_factory=dict)
 
 
 def evaluated_periods(kpis: list[Kpi], as_of: date, period: Period | None) -> dict[str, Period]:
@@ -219,6 +228,49 @@ def newest_query(opened: Opened, as_of: date) -> pl.LazyFrame | None:
     return rows.select(local.max())
 
 
+def earliest_query(opened: Opened, column: str) -> pl.LazyFrame:
+    """The earliest value of a time column over every row of the source (aware, local).
+
+    Read before any filter: it says from when the source has data at all, so a period
+    that ends before it has no data (not zero rows).
+    """
+    opened.times = opened.times | {column}
+    rows = opened.normalize(opened.raw.select(column), [column])
+    return rows.select(opened.time_expr(column).min())
+
+
+def _first_rows(plans: list[SourcePlan]) -> dict[tuple[str, str], datetime | None]:
+    """(source id, time column) -> the earliest time value of that column in the source."""
+    keys: list[tuple[str, str]] = []
+    queries: list[pl.LazyFrame] = []
+    sources = []
+    for plan in plans:
+        for column in dict.fromkeys(g.time for g in plan.groups if g.time is not None):
+            keys.append((plan.opened.source.id, column))
+            queries.append(earliest_query(plan.opened, column))
+            sources.append(plan.opened.source)
+    try:
+        frames = pl.collect_all(queries) if queries else []
+    except pl.exceptions.PolarsError:
+        for query, source, (_, column) in zip(queries, sources, keys, strict=True):
+            try:
+                query.collect()
+            except pl.exceptions.PolarsError as exc:
+                raise DataError(
+                    [
+                        Diagnostic(
+                            "D102",
+                            f"source `{source.id}`: cannot read its time column `{column}`: "
+                            + first_line(exc),
+                            source.locs.get("time", source.loc),
+                            "check the data, or declare the column's type under `columns:`",
+                        )
+                    ]
+                ) from None
+        raise
+    return dict(zip(keys, (f.item() for f in frames), strict=True))
+
+
 def judge_freshness(
     opened: Opened, newest: datetime | None, as_of: date
 ) -> tuple[str | None, bool]:
@@ -315,24 +367,36 @@ def evaluate(
         ):
             newest[opened.source.id] = judge_freshness(opened, frame.item(), as_of)
 
-    group_of: dict[str, tuple[Group, pl.LazyFrame]] = {}
+    first_rows = _first_rows(plans)
+    group_of: dict[str, tuple[Group, pl.LazyFrame, str]] = {}
     for plan, frame in zip(plans, results, strict=True):
         for group in plan.groups:
             rows = frame.filter(pl.col("__group") == group.number).lazy()  # once per group
             for kpi in group.kpis:
-                group_of[kpi.kpi.id] = (group, rows)
+                group_of[kpi.kpi.id] = (group, rows, plan.opened.source.id)
     computed: dict[str, KpiValues] = {}
+    firsts: dict[str, int | None] = {}
     for kpi in kpis:
-        span = spans[str(kpi.kpi.grain)]
+        grain = str(kpi.kpi.grain)
+        span = spans[grain]
         own = None
         group = None
+        first: int | None = None
         if kpi.kpi.id in group_of:
-            group, frame = group_of[kpi.kpi.id]
+            group, frame, source_id = group_of[kpi.kpi.id]
             own = _complete(frame, group, kpi, span, tz)
+            if group.time is not None:
+                earliest = first_rows[(source_id, group.time)]
+                # a source without rows has data in no period
+                first = period_index(grain, earliest.date()) if earliest else span.last + 1
+        if all(str(checked.kpis[r].kpi.grain) == grain for r in kpi.depends):
+            known = [f for f in (first, *(firsts.get(r) for r in kpi.depends)) if f is not None]
+            first = max(known) if known else None
+        firsts[kpi.kpi.id] = first
         refs = {r: computed[r] for r in kpi.depends if r in computed}
         computed[kpi.kpi.id] = _kpi_values(kpi, own, refs, group, span, tz)
     values = {k: v.values for k, v in computed.items()}
-    return Evaluation(as_of, evaluated, spans, values, plans, newest)
+    return Evaluation(as_of, evaluated, spans, values, plans, newest, firsts)
 
 
 def _with_dependencies(checked: CheckedProject, wanted: set[str]) -> set[str]:

@@ -28,7 +28,9 @@ if TYPE_CHECKING:
     import polars as pl
 
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
-_OFFSET = re.compile(r"(Z|[+-]\d{2}(:?\d{2})?)$")
+#: A UTC offset, which only a time of day can carry: ``...T10:00Z``, ``... 10:00:00+01:00``,
+#: ``...T10:00-0500``. The ``-01`` of a date-only ``2013-03-01`` is not one.
+OFFSET_PATTERN = r"[Tt ]\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?\s*(?:[Zz]|[+-]\d{2}(?::?\d{2})?)$"
 CSV_INFER_ROWS = 10_000
 
 
@@ -53,6 +55,28 @@ def localize(expr: pl.Expr, zone: str) -> pl.Expr:
         return e.dt.replace_time_zone(zone, ambiguous="earliest", non_existent="null")
 
     return pl.coalesce(at(expr), at(expr + pl.duration(hours=1)))
+
+
+def parse_instants(text: pl.Expr, zone: str, *, strict: bool = True) -> pl.Expr:
+    """Timestamps in text as instants (UTC), each value read by its own form.
+
+    A value with a UTC offset after its time of day (``2026-09-30T22:00:00Z``,
+    ``...+02:00``) is that instant; any other value, a date-only ``2026-10-01`` included,
+    is wall-clock time in ``zone`` (a date is its local midnight). One column may mix both.
+    Not ``strict``: a value that is no timestamp becomes null instead of an error.
+    """
+    import polars as pl
+
+    offset = text.str.contains(OFFSET_PATTERN)
+    aware = (
+        pl.when(offset)
+        .then(text)
+        .str.to_datetime(time_unit="us", time_zone="UTC", strict=strict, ambiguous="earliest")
+    )
+    naive = (
+        pl.when(offset).then(None).otherwise(text).str.to_datetime(time_unit="us", strict=strict)
+    )
+    return pl.coalesce(aware, localize(naive, zone).dt.convert_time_zone("UTC"))
 
 
 def polars_type(kind: ColumnType) -> Any:
@@ -80,7 +104,6 @@ class Opened:
     files: list[Path] = field(default_factory=list)
     times: frozenset[str] = frozenset()  #: the time columns KPIs read
     secrets: tuple[str, ...] = ()  #: resolved ${ENV} values, kept out of messages
-    _offsets: dict[str, bool] = field(default_factory=dict)
 
     def column(self, name: str, loc: Loc | None = None) -> Any:
         """The raw dtype of ``name``; a data error naming the source if it is missing."""
@@ -116,13 +139,7 @@ class Opened:
             if isinstance(raw, pl.Datetime):
                 return expr, raw
             if raw == pl.String:
-                # text with an offset (2026-09-30T22:00:00+00:00) is an instant; without
-                # one it is wall-clock time in the source's zone
-                zone = "UTC" if self.has_offset(name) else self.timezone
-                parsed = expr.str.to_datetime(
-                    time_unit="us", time_zone=zone, strict=True, ambiguous="earliest"
-                )
-                return parsed, pl.Datetime("us", zone)
+                return parse_instants(expr, self.timezone), pl.Datetime("us", "UTC")
             return expr.cast(target, strict=True), target
         if declared == ColumnType.DATE:
             if raw == pl.String:
@@ -135,18 +152,6 @@ class Opened:
         if raw == target:
             return expr, raw
         return expr.cast(target, strict=True), target
-
-    def has_offset(self, name: str) -> bool:
-        """Whether a text column's timestamps carry a UTC offset (judged by its first value)."""
-        import polars as pl
-
-        if name not in self._offsets:
-            try:
-                sample = self.raw.select(pl.col(name).drop_nulls().first()).collect().item()
-            except Exception:  # a broken file: reading it again reports what is wrong
-                sample = None
-            self._offsets[name] = bool(sample and _OFFSET.search(str(sample).strip()))
-        return self._offsets[name]
 
     def normalized_schema(self) -> dict[str, Any]:
         import polars as pl
@@ -633,8 +638,10 @@ def find_bad_value(opened: Opened, columns: Iterable[str]) -> Diagnostic | None:
             if declared is None:
                 continue
             values = text.get_column(name)
-            if declared == ColumnType.DATETIME:
-                parsed = values.str.to_datetime(strict=False)
+            if declared == ColumnType.DATETIME:  # each value by its own form, as when read
+                parsed = pl.select(
+                    parse_instants(pl.lit(values), opened.timezone, strict=False)
+                ).to_series()
             elif declared == ColumnType.DATE:
                 parsed = values.str.to_date(strict=False)
             elif declared == ColumnType.BOOLEAN:

@@ -11,17 +11,19 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 import polars as pl
 
 from kpispec.confine import outside_root
-from kpispec.diagnostics import DataError, Diagnostic, Loc, SpecError
+from kpispec.diagnostics import DataError, Diagnostic, KpispecError, Loc, SpecError
 from kpispec.engine.evaluate import VALUE, evaluate
 from kpispec.engine.periods import Period, parse_label, period_index
 from kpispec.engine.plan import Span
-from kpispec.engine.sources import polars_type
+from kpispec.engine.sources import open_source, parse_instants, polars_type
 from kpispec.spec.checks import CheckedProject
-from kpispec.spec.model import ColumnType, SpecTest
+from kpispec.spec.loader import display_name
+from kpispec.spec.model import Project, Source, SpecTest
 
 
 @dataclass
@@ -37,51 +39,181 @@ class Outcome:
         return self.test.loc
 
 
-def _frame(test: SpecTest, source_id: str, checked: CheckedProject) -> pl.DataFrame:
+def _real_schema(source: Source, project: Project) -> dict[str, Any]:
+    """The raw column types of the source's real data: declared ``columns:`` first, then
+    the Parquet schema or the CSV header's inferred types (as ``eval`` reads them).
+
+    A source that cannot be opened (a missing file, a database: queries are not run for
+    tests) contributes only its declared columns.
+    """
+    schema: dict[str, Any] = {}
+    if source.path is not None:
+        try:
+            schema = dict(open_source(source, project).schema)
+        except KpispecError:
+            schema = {}
+    for name, kind in source.columns.items():
+        schema[name] = polars_type(kind)
+    return schema
+
+
+_BOOLEANS = {"true": True, "false": False, "1": True, "0": False}
+
+
+def _typed(values: list[object], dtype: Any, zone: str) -> tuple[pl.Series, int | None]:
+    """Test values read as a column of ``dtype``, and the index of the first that is not one.
+
+    Timestamps of any kind become instants by the rule the engine reads text with
+    (:func:`parse_instants`): an offset is an instant, anything else is local in ``zone``.
+    """
+    whole = dtype.is_integer()  # 3.0 is the integer 3
+    text = pl.Series(
+        [
+            None
+            if v is None
+            else str(v).lower()
+            if isinstance(v, bool)
+            else str(int(v))
+            if whole and isinstance(v, float) and v.is_integer()
+            else str(v)
+            for v in values
+        ],
+        dtype=pl.String,
+    )
+    if isinstance(dtype, pl.Datetime):
+        typed = pl.select(parse_instants(pl.lit(text), zone, strict=False)).to_series()
+    elif dtype == pl.Date:
+        typed = text.str.to_date(strict=False)
+    elif dtype == pl.Boolean:
+        typed = text.str.to_lowercase().replace_strict(
+            _BOOLEANS, default=None, return_dtype=pl.Boolean
+        )
+    elif dtype == pl.String:
+        typed = text
+    elif dtype.is_numeric():
+        bad = [i for i, v in enumerate(values) if isinstance(v, bool)]
+        typed = text.cast(dtype, strict=False)
+        if bad:
+            return typed, bad[0]
+    else:
+        return pl.Series(values, strict=False), None
+    failed = (text.is_not_null() & typed.is_null()).arg_true()
+    return typed, int(failed[0]) if len(failed) else None
+
+
+_KIND = {pl.Date: "date", pl.Boolean: "boolean", pl.String: "string"}
+
+
+def _kind(dtype: Any) -> str:
+    if isinstance(dtype, pl.Datetime):
+        return "timestamp"
+    return _KIND.get(dtype, "integer" if dtype.is_integer() else "number")
+
+
+def _frame(
+    test: SpecTest, source_id: str, checked: CheckedProject, schemas: dict[str, dict[str, Any]]
+) -> pl.DataFrame:
+    """The test's rows for one source, each column of the type the real source has.
+
+    ``schemas`` keeps each source's real schema across the tests of one run.
+    """
     rows = test.rows[source_id]
-    source = checked.project.source(source_id)
+    project = checked.project
+    source = project.source(source_id)
     assert source is not None
+    zone = source.timezone or project.timezone
+    locs: list[dict[str, Loc]]
     if isinstance(rows, str):
         path = test.file.parent / rows
-        project = checked.project
         if not project.allow_outside_root:  # validation refuses it first (E410)
             loc = test.row_value_locs.get(source_id, test.loc)
             refused = outside_root(f"test data file {rows!r}", [path], project.root, loc)
             if refused is not None:
                 raise SpecError([refused])
-        frame = pl.read_csv(path, try_parse_dates=True, infer_schema_length=None)
+        text = pl.read_csv(path, infer_schema=False)
+        data: dict[str, list[object]] = {c: text.get_column(c).to_list() for c in text.columns}
+        name = display_name(path)
+        locs = [
+            {c: Loc(name, i + 2, text.columns.index(c) + 1) for c in text.columns}
+            for i in range(text.height)
+        ]
     else:
         columns = list(dict.fromkeys(k for row in rows for k in row))
         data = {c: [row.get(c) for row in rows] for c in columns}
-        frame = pl.DataFrame(data, strict=False, infer_schema_length=None)
-    casts = []
-    for name, kind in source.columns.items():
-        if name in frame.columns and kind not in (ColumnType.DATE, ColumnType.DATETIME):
-            casts.append(pl.col(name).cast(polars_type(kind), strict=False))
-    return frame.with_columns(casts) if casts else frame
+        locs = test.row_cell_locs.get(source_id, [])
+    if source_id not in schemas:
+        schemas[source_id] = _real_schema(source, project)
+    known = schemas[source_id]
+    series = []
+    for column, values in data.items():
+        dtype = known.get(column)
+        if dtype is None:  # a column the source does not have: typed by its values
+            if all(v is None or isinstance(v, str) for v in values):
+                dtype = pl.String  # text, read like a source's text (timestamps too)
+            else:
+                series.append(pl.Series(column, values, strict=False))
+                continue
+        typed, bad = _typed(values, dtype, zone)
+        if bad is not None:
+            loc = locs[bad].get(column) if bad < len(locs) else None
+            raise DataError(
+                [
+                    Diagnostic(
+                        "D103",
+                        f"test {test.name!r}: value {values[bad]!r} of column `{column}` "
+                        f"(row {bad + 1} for `{source_id}`) is not a valid {_kind(dtype)}, "
+                        f"the type of `{column}` in source `{source_id}`",
+                        loc or test.locs.get("rows", test.loc),
+                        _HINTS.get(_kind(dtype), "write a value of the column's type"),
+                    )
+                ]
+            )
+        series.append(typed.alias(column))
+    return pl.DataFrame(series)
+
+
+_HINTS = {
+    "timestamp": "write a date (2026-10-01), a local time (2026-10-01T14:30:00) or a "
+    "time with its offset (2026-10-01T12:30:00Z, 2026-10-01T14:30:00+02:00)",
+    "date": "write a date as YYYY-MM-DD",
+    "boolean": "write true or false",
+}
 
 
 def _first_day(frames: dict[str, pl.DataFrame], checked: CheckedProject) -> date | None:
+    """The earliest local day (in the project's zone) of the test rows' time values."""
     days: list[date] = []
+    project = checked.project
     for source_id, frame in frames.items():
-        source = checked.project.source(source_id)
+        source = project.source(source_id)
         if source is None or source.time is None or source.time not in frame.columns:
             continue
         column = frame.get_column(source.time)
         if column.dtype == pl.String:
-            column = column.str.to_datetime(strict=False)
-        if column.dtype == pl.Date or isinstance(column.dtype, pl.Datetime):
+            zone = source.timezone or project.timezone
+            column = pl.select(parse_instants(pl.lit(column), zone, strict=False)).to_series()
+        if isinstance(column.dtype, pl.Datetime):
+            if column.dtype.time_zone is None:
+                column = column.dt.replace_time_zone(source.timezone or project.timezone)
+            column = column.dt.convert_time_zone(project.timezone).dt.date()
+        if column.dtype == pl.Date:
             first = column.min()
-            if first is not None:
-                days.append(first if type(first) is date else first.date())  # type: ignore[union-attr]
+            if isinstance(first, date):
+                days.append(first)
     return min(days) if days else None
 
 
-def run_test(checked: CheckedProject, test: SpecTest, as_of: date) -> Outcome:
+def run_test(
+    checked: CheckedProject,
+    test: SpecTest,
+    as_of: date,
+    schemas: dict[str, dict[str, Any]] | None = None,
+) -> Outcome:
     kpi = checked.kpis[test.kpi]
     grain = str(kpi.kpi.grain)
     try:
-        frames = {source_id: _frame(test, source_id, checked) for source_id in test.rows}
+        known = {} if schemas is None else schemas
+        frames = {source_id: _frame(test, source_id, checked, known) for source_id in test.rows}
         if test.period is not None:
             period = parse_label(test.period)
             evaluation = evaluate(
@@ -136,10 +268,11 @@ def run_tests(
     checked: CheckedProject, *, as_of: date, scorecards: list[str] | None = None
 ) -> list[Outcome]:
     outcomes = []
+    schemas: dict[str, dict[str, Any]] = {}
     for card in checked.project.scorecards:
         if scorecards is not None and card.id not in scorecards:
             continue
         for test in card.tests:
             if test.kpi in checked.kpis:
-                outcomes.append(run_test(checked, test, as_of))
+                outcomes.append(run_test(checked, test, as_of, schemas))
     return outcomes

@@ -359,9 +359,11 @@ class AggregateCompiler:
                 if cond is None
                 else cond.fill_null(False) & arg.expr.is_not_null()
             )
-            ordered = arg.expr.filter(keep).sort_by(
-                t.filter(keep), descending=name == "last", nulls_last=True
-            )
+            # rows ordered by time, then by the value itself (so tied times never depend
+            # on the order of rows in the files): first takes the first, last the last
+            late = name == "last"
+            kept = arg.expr.filter(keep)
+            ordered = kept.sort_by([t.filter(keep), kept], descending=[late, late], nulls_last=True)
             return ordered.first(), False
         if name in ("min", "max"):
             _check(arg, (NUMBER, BOOLEAN, DATE, DATETIME, STRING), node.args[0], name)

@@ -24,7 +24,10 @@ def sentence(card: dict[str, Any], kpi: dict[str, Any]) -> str:
         parts.append(f"target {bound_text(kpi, locale)}")
         if kpi["deadline"]:
             parts[0] += f" by {kpi['deadline']}"
-    parts.append(kpi["status"].replace("_", " "))
+    status = kpi["status"].replace("_", " ")
+    if kpi["gate"] == "off" and kpi["status"] in ("missed", "at_risk", "no_data"):
+        status += " (gate off)"  # reported only: never read as passing
+    parts.append(status)
     if kpi["stale"]:
         parts.append("stale data")
     return f"{kpi['name']} {kpi['period']['label']}: {value} ({'; '.join(parts)})"

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from kpispec.escaping import one_line
 from kpispec.gate.describe import sentence, spec_place
-from kpispec.gate.verdict import FAIL, PASS, SKIP, WARN, Verdict
+from kpispec.gate.verdict import FAIL, OFF, PASS, SKIP, WARN, Verdict
 from kpispec.report.format import kpi_owner
 
-LABEL = {FAIL: "FAIL", WARN: "WARN", PASS: "ok  ", SKIP: "--  "}
-ORDER = {FAIL: 0, WARN: 1, PASS: 2, SKIP: 3}
+LABEL = {FAIL: "FAIL", WARN: "WARN", OFF: "off ", PASS: "ok  ", SKIP: "--  "}
+ORDER = {FAIL: 0, WARN: 1, OFF: 2, PASS: 3, SKIP: 4}
 
 
 def render(verdict: Verdict, root: str = "") -> str:
@@ -22,10 +22,11 @@ def render(verdict: Verdict, root: str = "") -> str:
             f"{LABEL[judged.outcome]} {card['id']}/{kpi['id']}: "
             + one_line(sentence(card, kpi) + (f" owner {owner}" if owner else "") + f" [{where}]")
         )
-    counts = {k: sum(j.outcome == k for j in verdict.judged) for k in (FAIL, WARN, PASS, SKIP)}
+    counts = {k: sum(j.outcome == k for j in verdict.judged) for k in LABEL}
     result = "failed" if not verdict.passed else "passed"
+    off = f"{counts[OFF]} missed (gate off), " if counts[OFF] else ""
     lines.append(
         f"kpispec check {result}: {counts[FAIL]} failing, {counts[WARN]} warning, "
-        f"{counts[PASS]} passing, {counts[SKIP]} without target (fail on: {verdict.fail_on})"
+        f"{counts[PASS]} passing, {off}{counts[SKIP]} without target (fail on: {verdict.fail_on})"
     )
     return "\n".join(lines) + "\n"

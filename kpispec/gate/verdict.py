@@ -3,7 +3,9 @@
 A KPI *fails* when its target in force has ``gate: fail`` and its status is at or past the
 line (``--fail-on missed``, the default, or ``at_risk``). It *warns* when it is missed or at
 risk behind ``gate: warn``, at risk behind ``gate: fail`` (with ``--fail-on missed``), stale,
-or without data behind a gate. ``gate: off`` and KPIs without a target are only reported.
+or without data behind a gate. ``gate: off`` and KPIs without a target are only reported:
+a KPI that is missed, at risk or without data behind ``gate: off`` is *off* (counted apart,
+neither passing nor warning).
 """
 
 from __future__ import annotations
@@ -21,14 +23,14 @@ class FailOn(StrEnum):
     never = "never"
 
 
-FAIL, WARN, PASS, SKIP = "fail", "warn", "pass", "skip"
+FAIL, WARN, PASS, OFF, SKIP = "fail", "warn", "pass", "off", "skip"
 
 
 @dataclass
 class Judged:
     card: dict[str, Any]
     kpi: dict[str, Any]
-    outcome: str  #: fail, warn, pass or skip
+    outcome: str  #: fail, warn, pass, off or skip
     reasons: list[str] = field(default_factory=list)
 
 
@@ -66,6 +68,8 @@ def _outcome(kpi: dict[str, Any], fail_on: FailOn) -> tuple[str, list[str]]:
     if status == "no_target" or gate is None:
         return (WARN if reasons else SKIP), reasons or ["no target"]
     if gate == "off":
+        if status in ("missed", "at_risk", "no_data"):
+            return OFF, [f"{status.replace('_', ' ')} (gate off)", *reasons]
         return (WARN if reasons else PASS), reasons
     failing = {FailOn.missed: ("missed",), FailOn.at_risk: ("missed", "at_risk"), FailOn.never: ()}
     if gate == "fail" and status in failing[fail_on]:

@@ -12,6 +12,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from kpispec.diagnostics import Loc
 from kpispec.spec.loader import Document, PathKey
 from kpispec.spec.model import (
     Amount,
@@ -287,11 +288,16 @@ def build_test(doc: Document, path: PathKey, card: Scorecard) -> SpecTest | None
     if name is None or kpi_id is None:
         return None
     rows: dict[str, list[dict[str, object]] | str] = {}
+    cells: dict[str, list[dict[str, Loc]]] = {}
     for source_id, value in (data.get("rows") or {}).items():
         if isinstance(value, str):
             rows[source_id] = value
         elif isinstance(value, list):
-            rows[source_id] = [r for r in value if isinstance(r, dict)]
+            kept = _dicts(value)
+            rows[source_id] = [r for _, r in kept]
+            cells[source_id] = [
+                {k: doc.loc((*path, "rows", source_id, i, k)) for k in r} for i, r in kept
+            ]
     expect = data.get("expect")
     tolerance = _num(data, "tolerance")
     period = data.get("period")
@@ -311,6 +317,7 @@ def build_test(doc: Document, path: PathKey, card: Scorecard) -> SpecTest | None
         locs=ctx.locs(),
         row_key_locs=ctx.key_locs("rows"),
         row_value_locs=ctx.value_locs("rows"),
+        row_cell_locs=cells,
     )
 
 

@@ -300,11 +300,53 @@ def _syntax_error(exc: yaml.YAMLError, name: str, text: str) -> Diagnostic:
         hint = "YAML indents with spaces, not tabs"
     elif "mapping values are not allowed" in problem:
         hint = "a value holding ': ' must be quoted, e.g. title: 'Goal: 5%'"
+        deeper = _indented_too_deep(text, mark) if mark is not None else None
+        if deeper is not None:
+            loc, hint = Loc(name, loc.line, deeper[0], deeper[1]), deeper[2]
     elif "found undefined alias" in problem or "found unknown" in problem:
         hint = "define the anchor (&name) before using the alias (*name)"
     elif "could not find expected ':'" in problem:
         hint = "every entry of a mapping is `key: value`; check the previous lines"
     return Diagnostic("E103", message, loc, hint)
+
+
+_KEY_LINE = re.compile(r"^( *)((?:- +)*)([^\s:#'\"\-][^:#]*?):(?: |$)")
+
+
+def _indented_too_deep(text: str, mark: Any) -> tuple[int, int, str] | None:
+    """For "mapping values are not allowed": a key indented deeper than the key above it.
+
+    YAML then reads ``formula: x`` as more of the value above (``name: Visits``) and stops
+    at its ``: ``. Returns the key's column, its length and a hint, or None when that is
+    not the case.
+    """
+    lines = text.splitlines()
+    if not 0 <= mark.line < len(lines):
+        return None
+    here = _KEY_LINE.match(lines[mark.line])
+    if here is None or here.end(3) != mark.column:  # the colon YAML stopped at ends a key
+        return None
+    column = len(here.group(1)) + len(here.group(2))
+    for number in range(mark.line - 1, -1, -1):
+        above = lines[number]
+        if not above.strip() or above.lstrip().startswith("#"):
+            continue
+        key = _KEY_LINE.match(above)
+        if key is None or not above[key.end() :].strip():
+            return None  # not `key: value` above: something else is wrong
+        indent = len(key.group(1)) + len(key.group(2))
+        if column <= indent:
+            return None
+        return (
+            column + 1,
+            len(here.group(3)),
+            (
+                f"`{here.group(3)}:` is indented deeper than `{key.group(3)}:` on line "
+                f"{number + 1}, so YAML reads it as more of that value; indent it like "
+                f"`{key.group(3)}:` ({indent} spaces), or quote the value above if it holds ': '"
+            ),
+        )
+    return None
 
 
 class _Builder:

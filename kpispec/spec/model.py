@@ -203,6 +203,8 @@ class SpecTest:
     locs: dict[str, Loc] = field(default_factory=dict)
     row_key_locs: dict[str, Loc] = field(default_factory=dict)  #: each source key of `rows`
     row_value_locs: dict[str, Loc] = field(default_factory=dict)  #: each value of `rows`
+    #: source id -> for each inline row, where each of its values starts
+    row_cell_locs: dict[str, list[dict[str, Loc]]] = field(default_factory=dict)
 
 
 @dataclass

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import replace
 from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from kpispec.diagnostics import Diagnostic
+from kpispec.diagnostics import Diagnostic, Loc
 from kpispec.spec.loader import Document
 from kpispec.spec.suggest import did_you_mean
 
@@ -135,13 +136,77 @@ def validate_document(doc: Document, schema_name: str) -> list[Diagnostic]:
     """Every schema problem of ``doc``, one diagnostic each, in file order."""
     validator = _validator(schema_name)
     out: list[Diagnostic] = []
+    dedented: dict[Loc, list[str]] = {}
     for error in validator.iter_errors(doc.data):
-        out.extend(_diagnose(doc, error, schema_name))
+        out.extend(_diagnose(doc, error, schema_name, dedented))
+    for i, d in enumerate(out):  # an empty block whose keys were written beside it
+        if d.code == "E202" and d.loc in dedented:
+            keys = ", ".join(f"`{k}`" for k in dedented[d.loc])
+            block = _last_key(_path_at(doc, d.loc)) or "it"
+            out[i] = replace(
+                d,
+                hint=f"the keys below it ({keys}) are at its own level: indent them under "
+                f"`{block}:` by two more spaces",
+            )
     unique = {(d.loc, d.code, d.message): d for d in out}
     return sorted(unique.values(), key=Diagnostic.sort_key)
 
 
-def _diagnose(doc: Document, error: Any, schema_name: str) -> Iterator[Diagnostic]:
+def _path_at(doc: Document, loc: Loc) -> tuple[Any, ...]:
+    return next((path for path in doc.values if doc.loc(path) == loc), ())
+
+
+def _keys_of(subschema: Any, root: dict[str, Any], depth: int = 0) -> set[str]:
+    """The keys a (sub)schema allows, through ``$ref`` and ``oneOf``/``anyOf``/``allOf``."""
+    if depth > 8 or not isinstance(subschema, dict):
+        return set()
+    names = set(subschema.get("properties", {}))
+    ref = subschema.get("$ref")
+    if isinstance(ref, str) and ref.startswith("#/"):
+        node: Any = root
+        for part in ref[2:].split("/"):
+            node = node.get(part, {}) if isinstance(node, dict) else {}
+        names |= _keys_of(node, root, depth + 1)
+    for combinator in ("oneOf", "anyOf", "allOf"):
+        for branch in subschema.get(combinator, []):
+            names |= _keys_of(branch, root, depth + 1)
+    return names
+
+
+def _empty_blocks(
+    doc: Document,
+    path: tuple[Any, ...],
+    mapping: dict[str, Any],
+    properties: dict[str, Any],
+    root: dict[str, Any],
+) -> list[tuple[int, str, set[str]]]:
+    """The known keys of ``mapping`` with nothing under them (``target:``): their line,
+    name and the keys they allow, for :func:`_block_above`."""
+    return [
+        (doc.key_loc((*path, name)).line, name, _keys_of(properties[name], root))
+        for name in properties
+        if name in mapping and mapping[name] is None
+    ]
+
+
+def _block_above(
+    doc: Document, path: tuple[Any, ...], key: str, blocks: list[tuple[int, str, set[str]]]
+) -> str | None:
+    """For an unknown ``key``: the nearest empty block above it that allows ``key``.
+
+    ``target:`` with nothing under it and ``min: 3`` below at the same indentation: the
+    writer meant ``min`` to be a key of the target.
+    """
+    if not blocks:
+        return None
+    line = doc.key_loc((*path, key)).line
+    above = [(at, name) for at, name, keys in blocks if at < line and key in keys]
+    return max(above)[1] if above else None
+
+
+def _diagnose(
+    doc: Document, error: Any, schema_name: str, dedented: dict[Loc, list[str]]
+) -> Iterator[Diagnostic]:
     path = tuple(error.absolute_path)
     kind = error.validator
     value = error.instance
@@ -150,11 +215,21 @@ def _diagnose(doc: Document, error: Any, schema_name: str) -> Iterator[Diagnosti
     span = loc.length
 
     if kind == "additionalProperties" and isinstance(value, dict):
-        allowed = list(error.schema.get("properties", {}))
+        properties = error.schema.get("properties", {})
+        allowed = list(properties)
+        blocks = _empty_blocks(doc, path, value, properties, schema(schema_name))
         for unknown in value:
             if unknown in allowed:
                 continue
             hint = did_you_mean(unknown, allowed)
+            block = _block_above(doc, path, unknown, blocks)
+            if block is not None:
+                dedented.setdefault(doc.loc((*path, block)), []).append(unknown)
+                hint = (
+                    f"`{unknown}` is a key of `{block}:` (line "
+                    f"{doc.key_loc((*path, block)).line}), written at its level: indent it "
+                    f"under `{block}:` by two more spaces"
+                )
             yield Diagnostic(
                 "E200",
                 f"unknown key `{unknown}` in "
@@ -231,7 +306,7 @@ def _diagnose(doc: Document, error: Any, schema_name: str) -> Iterator[Diagnosti
         )
         return
     if kind in ("oneOf", "anyOf", "not"):
-        yield from _alternatives(doc, error, schema_name)
+        yield from _alternatives(doc, error, schema_name, dedented)
         return
     yield Diagnostic("E208", f"{_where(path)}: {error.message}", loc, None, length=span)
 
@@ -307,7 +382,9 @@ def _range_message(error: Any) -> str:
     return str(error.message)
 
 
-def _alternatives(doc: Document, error: Any, schema_name: str) -> Iterator[Diagnostic]:
+def _alternatives(
+    doc: Document, error: Any, schema_name: str, dedented: dict[Loc, list[str]]
+) -> Iterator[Diagnostic]:
     """oneOf/anyOf/not: say which combination is wrong, in the language's terms."""
     path = tuple(error.absolute_path)
     value = error.instance
@@ -328,7 +405,7 @@ def _alternatives(doc: Document, error: Any, schema_name: str) -> Iterator[Diagn
             message = "a source needs `path` (a file or glob) or `sql` (a query)"
             hint = "e.g. path: data/sessions.csv"
         else:
-            yield from _best_branch(doc, error, schema_name)
+            yield from _best_branch(doc, error, schema_name, dedented)
             return
         yield Diagnostic("E207", message, loc, hint)
         return
@@ -345,10 +422,12 @@ def _alternatives(doc: Document, error: Any, schema_name: str) -> Iterator[Diagn
             "move the single target into the `targets` list",
         )
         return
-    yield from _best_branch(doc, error, schema_name)
+    yield from _best_branch(doc, error, schema_name, dedented)
 
 
-def _best_branch(doc: Document, error: Any, schema_name: str) -> Iterator[Diagnostic]:
+def _best_branch(
+    doc: Document, error: Any, schema_name: str, dedented: dict[Loc, list[str]]
+) -> Iterator[Diagnostic]:
     from jsonschema.exceptions import best_match
 
     value = error.instance
@@ -380,7 +459,7 @@ def _best_branch(doc: Document, error: Any, schema_name: str) -> Iterator[Diagno
             length=doc.span(path),
         )
         return
-    yield from _diagnose(doc, best, schema_name)
+    yield from _diagnose(doc, best, schema_name, dedented)
 
 
 def _as_list(value: Any) -> list[Any]:
