@@ -12,11 +12,15 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kpispec.diagnostics import DataError, Diagnostic, Loc, SpecError
+from kpispec.files import exists
 from kpispec.spec.load import Loaded
 from kpispec.spec.load import load as _load
+
+if TYPE_CHECKING:
+    from kpispec.engine.periods import Period
 
 
 def load(
@@ -28,7 +32,7 @@ def load(
 ) -> Loaded:
     """Load and check a project (a folder or a spec file). Raises SpecError if invalid."""
     path = Path(path)
-    if not path.exists():
+    if not exists(path):
         raise SpecError(
             [
                 Diagnostic(
@@ -46,20 +50,46 @@ def load(
 
 
 def parse_as_of(value: str | date | None) -> date:
+    from kpispec.engine.periods import check_date
+    from kpispec.spec.model import FIRST_YEAR, LAST_YEAR
+
     if value is None:
         return date.today()
-    if isinstance(value, date):
-        return value
     try:
-        return date.fromisoformat(value)
-    except ValueError:
+        day = value if isinstance(value, date) else date.fromisoformat(value)
+        check_date(day)
+    except (ValueError, TypeError):
         raise SpecError(
             [
                 Diagnostic(
                     "E001",
                     f"invalid --as-of date {value!r}",
                     Loc("<command line>"),
-                    "write it as YYYY-MM-DD",
+                    f"write it as YYYY-MM-DD, in the years {FIRST_YEAR} to {LAST_YEAR}",
+                )
+            ]
+        ) from None
+    return day
+
+
+def parse_period(period: str | None) -> Period | None:
+    """The ``--period`` label as a period (None: the last complete one)."""
+    from kpispec.engine.periods import parse_label
+    from kpispec.spec.model import FIRST_YEAR, LAST_YEAR
+
+    if period is None:
+        return None
+    try:
+        return parse_label(period)
+    except ValueError:
+        raise SpecError(
+            [
+                Diagnostic(
+                    "E001",
+                    f"invalid --period {period!r}",
+                    Loc("<command line>"),
+                    "write a period label: 2026, 2026-Q4, 2026-10, 2026-W41 or 2026-10-05, "
+                    f"in the years {FIRST_YEAR} to {LAST_YEAR}",
                 )
             ]
         ) from None
@@ -75,7 +105,6 @@ def evaluate(
 ) -> dict[str, Any]:
     """Evaluate every KPI (of the chosen scorecards) and return the results document."""
     from kpispec.engine.evaluate import evaluate as run
-    from kpispec.engine.periods import parse_label
     from kpispec.results import build
 
     loaded = (
@@ -85,21 +114,7 @@ def evaluate(
     )
     checked = loaded.checked
     chosen = chosen_scorecards(loaded, scorecards)
-    named = None
-    if period is not None:
-        try:
-            named = parse_label(period)
-        except ValueError:
-            raise SpecError(
-                [
-                    Diagnostic(
-                        "E001",
-                        f"invalid --period {period!r}",
-                        Loc("<command line>"),
-                        "write a period label: 2026, 2026-Q4, 2026-10, 2026-W41 or 2026-10-05",
-                    )
-                ]
-            ) from None
+    named = parse_period(period)
     ids = [
         k.id
         for card in checked.project.scorecards
@@ -126,11 +141,8 @@ def render(
 def explain(project: Loaded, *, as_of: str | date | None = None, period: str | None = None) -> str:
     """The Polars plan of every source's fused query, as text."""
     from kpispec.engine.evaluate import evaluate as run
-    from kpispec.engine.periods import parse_label
 
-    evaluation = run(
-        project.checked, as_of=parse_as_of(as_of), period=parse_label(period) if period else None
-    )
+    evaluation = run(project.checked, as_of=parse_as_of(as_of), period=parse_period(period))
     parts = []
     for plan in evaluation.plans:
         parts.append(

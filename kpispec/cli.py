@@ -101,11 +101,15 @@ def validate(
                 f"no such file or folder: {path}", "name a project folder or a spec file"
             )
     diagnostics: list = []  # type: ignore[type-arg]
+    seen: set[object] = set()  # a set: thousands of diagnostics must not take quadratic time
     sources: dict[str, str] = {}
     kpis = cards = 0
     for path in paths:  # several paths (a pre-commit hook passes the changed files)
         loaded = load(path, data=not no_data, allow_outside_root=allow_outside_root, strict=strict)
-        diagnostics.extend(d for d in loaded.diagnostics if d not in diagnostics)
+        for d in loaded.diagnostics:
+            if d not in seen:
+                seen.add(d)
+                diagnostics.append(d)
         sources.update(loaded.sources)
         kpis = max(kpis, len(loaded.checked.project.all_kpis()))
         cards = max(cards, len(loaded.checked.project.scorecards))

@@ -17,6 +17,8 @@ from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
+from kpispec.spec.model import FIRST_YEAR, LAST_YEAR
+
 if TYPE_CHECKING:
     import polars as pl
 
@@ -109,6 +111,8 @@ def parse_label(label: str) -> Period:
         if m is None:
             continue
         parts = [int(g) for g in m.groups()]
+        if not FIRST_YEAR <= parts[0] <= LAST_YEAR:
+            raise ValueError(f"{label!r} is outside the years {FIRST_YEAR} to {LAST_YEAR}")
         if grain == "year":
             return Period(grain, parts[0])
         if grain == "quarter":
@@ -117,11 +121,20 @@ def parse_label(label: str) -> Period:
             if not 1 <= parts[1] <= 12:
                 break
             return Period(grain, parts[0] * 12 + parts[1] - 1)
-        if grain == "week":
-            monday = date.fromisocalendar(parts[0], parts[1], 1)
-            return Period(grain, period_index("week", monday))
-        return Period(grain, date(parts[0], parts[1], parts[2]).toordinal())
+        try:
+            if grain == "week":
+                monday = date.fromisocalendar(parts[0], parts[1], 1)
+                return Period(grain, period_index("week", monday))
+            return Period(grain, date(parts[0], parts[1], parts[2]).toordinal())
+        except ValueError:  # week 53 of a year with 52, or 2026-02-30
+            break
     raise ValueError(f"not a period label: {label!r}")
+
+
+def check_date(day: date) -> None:
+    """Raise ValueError for a date outside the calendar kpispec evaluates on."""
+    if not FIRST_YEAR <= day.year <= LAST_YEAR:
+        raise ValueError(f"{day.isoformat()} is outside the years {FIRST_YEAR} to {LAST_YEAR}")
 
 
 def as_grain(period: Period, grain: str) -> Period:

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from kpispec.diagnostics import DataError, Diagnostic, Loc
+from kpispec.files import is_file
 from kpispec.spec.columns import matching_files, source_format
 from kpispec.spec.model import ColumnType, Project, Source
 from kpispec.spec.suggest import did_you_mean
@@ -98,7 +99,11 @@ class Opened:
         import polars as pl
 
         declared = self.source.columns.get(name)
-        if declared is None and name in self.times and self.schema.get(name) == pl.String:
+        if (
+            declared is None
+            and name in self.times
+            and self.schema.get(name) in (pl.String, pl.Null)
+        ):
             return ColumnType.DATETIME
         return declared
 
@@ -114,6 +119,8 @@ class Opened:
         if declared == ColumnType.DATETIME:
             if isinstance(raw, pl.Datetime):
                 return expr, raw
+            if raw == pl.Null:  # no values (a CSV without rows)
+                return expr.cast(pl.Datetime("us", self.timezone)), pl.Datetime("us", self.timezone)
             if raw == pl.String:
                 # text with an offset (2026-09-30T22:00:00+00:00) is an instant; without
                 # one it is wall-clock time in the source's zone
@@ -217,6 +224,16 @@ class Opened:
         dtype = self.normalized_schema()[column]
         if dtype == pl.Date:
             return localize(col.cast(pl.Datetime("us")), self.project_timezone)
+        if not isinstance(dtype, pl.Datetime):  # integers (20260105? epoch seconds?), text
+            kind = "numbers" if dtype.is_numeric() else f"{dtype} values"
+            raise data_error(
+                self.source,
+                "D105",
+                f"the time column `{column}` holds {kind}, not dates or timestamps",
+                "convert the column to a date or timestamp in the data; kpispec does not "
+                "guess what a number means as a time",
+                self.source.locs.get("time", self.source.loc),
+            )
         return col
 
 
@@ -292,12 +309,12 @@ def _connect(url: str, root: Path) -> Any:
         if scheme == "sqlite":
             import sqlite3
 
-            if target not in (":memory:",) and not Path(target).is_file():
+            if target not in (":memory:",) and not is_file(Path(target)):
                 raise FileNotFoundError(f"the database file {target} does not exist")
             return sqlite3.connect(f"file:{target}?mode=ro", uri=True)
         import duckdb
 
-        if target not in ("", ":memory:") and not Path(target).is_file():
+        if target not in ("", ":memory:") and not is_file(Path(target)):
             raise FileNotFoundError(f"the database file {target} does not exist")
         return duckdb.connect(target or ":memory:", read_only=bool(target and target != ":memory:"))
     if scheme in ("postgresql", "postgres"):
@@ -417,8 +434,36 @@ def open_source(
             "check that the file is a valid " + (source_format(source) or "data") + " file",
             source.locs.get("path", source.loc),
         ) from None
+    if frame is None and source.sql is None and source_format(source) in ("csv", "ndjson"):
+        empty = _untyped_columns(raw, schema, source)
+        if empty:  # no value to infer a type from: a column of nulls, not of text
+            raw = raw.with_columns(pl.col(c).cast(pl.Null) for c in empty)
+            schema.update(dict.fromkeys(empty, pl.Null))
     del pl
     return Opened(source, raw, schema, timezone, project.timezone, files)
+
+
+def _untyped_columns(raw: pl.LazyFrame, schema: dict[str, Any], source: Source) -> list[str]:
+    """Text columns of a CSV or NDJSON source that hold no value at all.
+
+    Polars reads a column without values (a header and no rows, or every cell empty) as
+    text, and ``sum`` of it would be a type error; it is a column of nulls. The sample
+    Polars inferred from is checked first, so a whole file is read only for such columns.
+    """
+    import polars as pl
+
+    text = [c for c, t in schema.items() if t == pl.String and c not in source.columns]
+    if not text:
+        return []
+    try:
+        sample = raw.select(text).head(CSV_INFER_ROWS).collect()
+        candidates = [c for c in text if sample.get_column(c).null_count() == sample.height]
+        if not candidates:
+            return []
+        seen = raw.select(pl.col(c).is_not_null().any() for c in candidates).collect()
+    except Exception:  # a broken file: reading it for the KPIs reports what is wrong
+        return []
+    return [c for c in candidates if not seen.get_column(c).item()]
 
 
 def _odd_file_out(source: Source, files: list[Path]) -> Diagnostic | None:

@@ -40,12 +40,29 @@ def _frame(test: SpecTest, source_id: str, checked: CheckedProject) -> pl.DataFr
     rows = test.rows[source_id]
     source = checked.project.source(source_id)
     assert source is not None
-    if isinstance(rows, str):
-        frame = pl.read_csv(test.file.parent / rows, try_parse_dates=True, infer_schema_length=None)
-    else:
-        columns = list(dict.fromkeys(k for row in rows for k in row))
-        data = {c: [row.get(c) for row in rows] for c in columns}
-        frame = pl.DataFrame(data, strict=False, infer_schema_length=None)
+    try:
+        if isinstance(rows, str):
+            frame = pl.read_csv(
+                test.file.parent / rows, try_parse_dates=True, infer_schema_length=None
+            )
+        else:
+            columns = list(dict.fromkeys(k for row in rows for k in row))
+            data = {c: [row.get(c) for row in rows] for c in columns}
+            frame = pl.DataFrame(data, strict=False, infer_schema_length=None)
+    except (pl.exceptions.PolarsError, OSError, ValueError, TypeError) as exc:
+        # a ragged CSV, a file that cannot be read, values Polars cannot put in one column
+        what = f"the test rows file {rows}" if isinstance(rows, str) else "the test rows"
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DataError(
+            [
+                Diagnostic(
+                    "D102",
+                    f"cannot read {what} of source `{source_id}`: {reason}",
+                    test.row_value_locs.get(source_id, test.loc),
+                    "give every row the same columns, one value per column",
+                )
+            ]
+        ) from None
     casts = []
     for name, kind in source.columns.items():
         if name in frame.columns and kind not in (ColumnType.DATE, ColumnType.DATETIME):

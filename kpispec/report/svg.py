@@ -32,14 +32,25 @@ class Scale:
 
     def __init__(self, values: Sequence[float], top: float, bottom: float) -> None:
         lo, hi = (min(values), max(values)) if values else (0.0, 1.0)
-        if lo == hi:
-            lo, hi = lo - 1, hi + 1
-        pad = (hi - lo) * 0.08
-        self.lo, self.hi = lo - pad, hi + pad
+        # Halves, so that no difference overflows however large the values are (1e308).
+        self.center = lo / 2 + hi / 2
+        half = hi / 2 - lo / 2
+        if not half > abs(self.center) * 1e-12:  # one value (or too close to tell apart)
+            half = max(1.0, abs(self.center) * 1e-6)
+        self.half = half * 1.16  # 8 % of the range as padding on either side
         self.top, self.bottom = top, bottom
 
+    @property
+    def lo(self) -> float:
+        return self.center - self.half
+
+    @property
+    def hi(self) -> float:
+        return self.center + self.half
+
     def y(self, value: float) -> float:
-        return self.bottom - (value - self.lo) / (self.hi - self.lo) * (self.bottom - self.top)
+        fraction = 0.5 + (value / 2 - self.center / 2) / self.half
+        return self.bottom - fraction * (self.bottom - self.top)
 
 
 def _svg(width: int, height: int, label: str, body: str, cls: str) -> str:

@@ -244,7 +244,8 @@ def build_kpi(doc: Document, path: PathKey, card: Scorecard) -> Kpi | None:
     else:
         targets = []
     links = []
-    for item in data.get("links") or []:
+    given = data.get("links")
+    for item in given if isinstance(given, list) else []:
         if isinstance(item, str):
             links.append(Link(url=item))
         elif isinstance(item, dict) and isinstance(item.get("url"), str):
@@ -286,7 +287,8 @@ def build_test(doc: Document, path: PathKey, card: Scorecard) -> SpecTest | None
     if name is None or kpi_id is None:
         return None
     rows: dict[str, list[dict[str, object]] | str] = {}
-    for source_id, value in (data.get("rows") or {}).items():
+    given = data.get("rows")
+    for source_id, value in given.items() if isinstance(given, dict) else ():
         if isinstance(value, str):
             rows[source_id] = value
         elif isinstance(value, list):

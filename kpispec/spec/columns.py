@@ -7,6 +7,7 @@ import glob
 from dataclasses import dataclass
 from pathlib import Path
 
+from kpispec.files import is_file
 from kpispec.spec.model import Source
 
 SUFFIX_FORMATS = {
@@ -45,9 +46,9 @@ def matching_files(source: Source) -> list[Path]:
         return []
     pattern = str(source_base(source) / source.path)
     if glob.has_magic(source.path):
-        return sorted(Path(p) for p in glob.glob(pattern, recursive=True) if Path(p).is_file())
+        return sorted(Path(p) for p in glob.glob(pattern, recursive=True) if is_file(Path(p)))
     path = Path(pattern)
-    return [path] if path.is_file() else []
+    return [path] if is_file(path) else []
 
 
 def read_columns(source: Source, files: list[Path]) -> KnownColumns | None:

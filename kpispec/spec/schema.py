@@ -131,17 +131,26 @@ def _where(path: tuple[Any, ...]) -> str:
     return "the file" if not path else f"`{key}`" if key else "value"
 
 
+#: "Did you mean" hints for at most this many unknown keys of one file: a file with
+#: thousands of unknown keys holds no typos but something else, and each hint costs.
+MAX_SUGGESTIONS = 100
+
+
 def validate_document(doc: Document, schema_name: str) -> list[Diagnostic]:
     """Every schema problem of ``doc``, one diagnostic each, in file order."""
     validator = _validator(schema_name)
     out: list[Diagnostic] = []
+    budget = [MAX_SUGGESTIONS]
     for error in validator.iter_errors(doc.data):
-        out.extend(_diagnose(doc, error, schema_name))
+        out.extend(_diagnose(doc, error, schema_name, budget))
     unique = {(d.loc, d.code, d.message): d for d in out}
     return sorted(unique.values(), key=Diagnostic.sort_key)
 
 
-def _diagnose(doc: Document, error: Any, schema_name: str) -> Iterator[Diagnostic]:
+def _diagnose(
+    doc: Document, error: Any, schema_name: str, budget: list[int]
+) -> Iterator[Diagnostic]:
+    """``budget`` counts down the "did you mean" hints still to compute for ``doc``."""
     path = tuple(error.absolute_path)
     kind = error.validator
     value = error.instance
@@ -154,7 +163,8 @@ def _diagnose(doc: Document, error: Any, schema_name: str) -> Iterator[Diagnosti
         for unknown in value:
             if unknown in allowed:
                 continue
-            hint = did_you_mean(unknown, allowed)
+            hint = did_you_mean(unknown, allowed) if budget[0] > 0 else None
+            budget[0] -= 1
             yield Diagnostic(
                 "E200",
                 f"unknown key `{unknown}` in "
@@ -380,7 +390,7 @@ def _best_branch(doc: Document, error: Any, schema_name: str) -> Iterator[Diagno
             length=doc.span(path),
         )
         return
-    yield from _diagnose(doc, best, schema_name)
+    yield from _diagnose(doc, best, schema_name, [MAX_SUGGESTIONS])
 
 
 def _as_list(value: Any) -> list[Any]:
