@@ -428,6 +428,12 @@ def serve(
             typer.echo("rebuilt", err=True)
         except KpispecError as exc:  # keep serving the last good site
             _print_diagnostics(exc.diagnostics)
+        except Exception as exc:  # a bug: say so, and keep serving the last good site
+            typer.echo(
+                f"internal error: {type(exc).__name__}: {exc}\n"
+                "This is a bug in kpispec; please report it with the command you ran.",
+                err=True,
+            )
 
     loaded = _load_or_exit(path, allow_outside_root)
     api.render(api.evaluate(loaded, as_of=as_of), site, templates=templates)
