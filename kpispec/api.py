@@ -74,13 +74,13 @@ def parse_as_of(value: str | date | None) -> date:
 
 def parse_period(period: str | None) -> Period | None:
     """The ``--period`` label as a period (None: the last complete one)."""
-    from kpispec.engine.periods import parse_label
+    from kpispec.engine.periods import parse_user_label
     from kpispec.spec.model import FIRST_YEAR, LAST_YEAR
 
     if period is None:
         return None
     try:
-        return parse_label(period)
+        return parse_user_label(period)
     except ValueError:
         raise SpecError(
             [

@@ -83,14 +83,14 @@ def period_start(grain: str, index: int) -> date:
 def period_label(grain: str, index: int) -> str:
     start = period_start(grain, index)
     if grain == "year":
-        return f"{start.year}"
+        return f"{start.year:04d}"
     if grain == "quarter":
-        return f"{start.year}-Q{index % 4 + 1}"
+        return f"{start.year:04d}-Q{index % 4 + 1}"
     if grain == "month":
-        return f"{start.year}-{start.month:02d}"
+        return f"{start.year:04d}-{start.month:02d}"
     if grain == "week":
         iso = start.isocalendar()
-        return f"{iso.year}-W{iso.week:02d}"
+        return f"{iso.year:04d}-W{iso.week:02d}"
     return start.isoformat()
 
 
@@ -111,8 +111,8 @@ def parse_label(label: str) -> Period:
         if m is None:
             continue
         parts = [int(g) for g in m.groups()]
-        if not FIRST_YEAR <= parts[0] <= LAST_YEAR:
-            raise ValueError(f"{label!r} is outside the years {FIRST_YEAR} to {LAST_YEAR}")
+        if parts[0] < 1:
+            break
         if grain == "year":
             return Period(grain, parts[0])
         if grain == "quarter":
@@ -132,9 +132,20 @@ def parse_label(label: str) -> Period:
 
 
 def check_date(day: date) -> None:
-    """Raise ValueError for a date outside the calendar kpispec evaluates on."""
+    """Raise ValueError for a date a user may not name: outside the years kpispec accepts.
+
+    The bounds leave room on both sides for what evaluation computes from such a date
+    (120 periods of history, a year earlier, rolling windows of up to 100 years).
+    """
     if not FIRST_YEAR <= day.year <= LAST_YEAR:
         raise ValueError(f"{day.isoformat()} is outside the years {FIRST_YEAR} to {LAST_YEAR}")
+
+
+def parse_user_label(label: str) -> Period:
+    """A period label a user wrote (--period, a baseline or test period): within the years."""
+    period = parse_label(label)
+    check_date(period.start)
+    return period
 
 
 def as_grain(period: Period, grain: str) -> Period:

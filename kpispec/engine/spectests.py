@@ -49,8 +49,15 @@ def _frame(test: SpecTest, source_id: str, checked: CheckedProject) -> pl.DataFr
             columns = list(dict.fromkeys(k for row in rows for k in row))
             data = {c: [row.get(c) for row in rows] for c in columns}
             frame = pl.DataFrame(data, strict=False, infer_schema_length=None)
+        casts = [
+            pl.col(name).cast(polars_type(kind), strict=False)
+            for name, kind in source.columns.items()
+            if name in frame.columns and kind not in (ColumnType.DATE, ColumnType.DATETIME)
+        ]
+        return frame.with_columns(casts) if casts else frame
     except (pl.exceptions.PolarsError, OSError, ValueError, TypeError) as exc:
-        # a ragged CSV, a file that cannot be read, values Polars cannot put in one column
+        # a ragged CSV, a file that cannot be read, values Polars cannot put in one column,
+        # a column that cannot take its declared type (text as a boolean)
         what = f"the test rows file {rows}" if isinstance(rows, str) else "the test rows"
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise DataError(
@@ -63,11 +70,6 @@ def _frame(test: SpecTest, source_id: str, checked: CheckedProject) -> pl.DataFr
                 )
             ]
         ) from None
-    casts = []
-    for name, kind in source.columns.items():
-        if name in frame.columns and kind not in (ColumnType.DATE, ColumnType.DATETIME):
-            casts.append(pl.col(name).cast(polars_type(kind), strict=False))
-    return frame.with_columns(casts) if casts else frame
 
 
 def _first_day(frames: dict[str, pl.DataFrame], checked: CheckedProject) -> date | None:

@@ -42,10 +42,10 @@ MAX_WINDOW = {"day": 36_525, "week": 5_218, "month": 1_200}
 
 def _period_in_calendar(label: str) -> bool:
     """Whether a well-formed period label names a real period in the supported years."""
-    from kpispec.engine.periods import parse_label  # a calendar, no Polars
+    from kpispec.engine.periods import parse_user_label  # a calendar, no Polars
 
     try:
-        parse_label(label)
+        parse_user_label(label)
     except ValueError:
         return False
     return True
