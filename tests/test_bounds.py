@@ -416,3 +416,15 @@ def test_validate_is_linear_in_its_diagnostics(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "invalid: 20000 errors" in result.output
     assert elapsed < 20, elapsed
+
+
+def test_a_glob_matching_a_file_name_that_is_not_utf8(tmp_path: Path) -> None:
+    sources = "  - {id: s, path: 'd/*.csv', time: at}\n"
+    write_files(tmp_path, {"kpispec.yaml": PROJECT, "s.yaml": spec(kpi("sum(x)"), sources)})
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "a.csv").write_text(CSV)
+    Path(os.fsdecode(os.path.join(os.fsencode(tmp_path / "d"), b"\xff.csv"))).write_text(CSV)
+    with pytest.raises(DataError) as exc:
+        kpispec.evaluate(tmp_path, as_of="2026-02-01")
+    assert codes(exc) == ["D102"]
+    assert "\ufffd.csv: its name is not UTF-8" in exc.value.diagnostics[0].message

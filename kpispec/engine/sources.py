@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from kpispec.diagnostics import DataError, Diagnostic, Loc
-from kpispec.files import is_file
+from kpispec.files import is_file, printable_name
 from kpispec.spec.columns import matching_files, source_format
 from kpispec.spec.model import ColumnType, Project, Source
 from kpispec.spec.suggest import did_you_mean
@@ -413,6 +413,15 @@ def open_source(
                 "D101",
                 f"no file matches {source.path!r}",
                 "paths are relative to the spec file that defines the source",
+                source.locs.get("path", source.loc),
+            )
+        odd_name = next((f for f in files if printable_name(str(f)) != str(f)), None)
+        if odd_name is not None:  # Polars cannot open it, and no output could show its name
+            raise data_error(
+                source,
+                "D102",
+                f"cannot read {printable_name(odd_name.name)}: its name is not UTF-8",
+                "rename the file (or narrow the pattern so that it does not match it)",
                 source.locs.get("path", source.loc),
             )
         try:
