@@ -283,6 +283,7 @@ def main(argv: list[str] | None = None) -> int:
     limit = args.memory * 1024**3
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     signal.signal(signal.SIGALRM, _alarm)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # a summary, as on Ctrl-C
     sys.setrecursionlimit(1000)  # the interpreter's default, as in a user's program
     args.save.mkdir(parents=True, exist_ok=True)
 
@@ -337,11 +338,16 @@ def main(argv: list[str] | None = None) -> int:
                     f"{done:>7} inputs, {outcomes['uncaught']} uncaught, {dict(outcomes)}, {rate:.1f}/s",
                     flush=True,
                 )
+    except KeyboardInterrupt:  # Ctrl-C or SIGTERM: stop, and say how far it got
+        interrupted = True
+    else:
+        interrupted = False
     finally:
         shutil.rmtree(work, ignore_errors=True)
     total = sum(outcomes.values())
     summary = {
         "inputs": total,
+        "interrupted": interrupted,
         "seed": args.seed,
         "start": args.start,
         "seconds": round(time.monotonic() - started, 1),
