@@ -135,7 +135,19 @@ def render(
     """
     from kpispec.report.site import build
 
-    return build(doc, Path(output), templates=Path(templates) if templates else None)
+    try:
+        return build(doc, Path(output), templates=Path(templates) if templates else None)
+    except OSError as exc:  # a name too long, a read-only folder, a full disk
+        raise SpecError(
+            [
+                Diagnostic(
+                    "E001",
+                    f"cannot write the site to {output}: {exc.strerror or exc}",
+                    Loc("<command line>"),
+                    "choose an output folder that can be written (-o DIR)",
+                )
+            ]
+        ) from None
 
 
 def explain(project: Loaded, *, as_of: str | date | None = None, period: str | None = None) -> str:

@@ -15,6 +15,7 @@ from typing import Annotated
 import typer
 
 from kpispec import __version__
+from kpispec.files import exists, is_dir
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_DATA, EXIT_INTERNAL = 0, 1, 2, 3, 70
 
@@ -96,7 +97,7 @@ def validate(
 
     paths = paths or [Path(".")]
     for path in paths:
-        if not path.exists():
+        if not exists(path):
             raise _usage_error(
                 f"no such file or folder: {path}", "name a project folder or a spec file"
             )
@@ -179,7 +180,7 @@ def _load_or_exit(path: Path, allow_outside_root: bool):  # type: ignore[no-unty
     """
     from kpispec.spec.load import load
 
-    if not path.exists():
+    if not exists(path):
         raise _usage_error(
             f"no such file or folder: {path}", "name a project folder or a spec file"
         )
@@ -252,7 +253,7 @@ def _write_output(output: Path, text: str) -> None:
     """Write ``-o FILE`` atomically; a path that cannot be written is a usage error."""
     from kpispec.results import write_atomic
 
-    if output.is_dir():
+    if is_dir(output):
         raise _usage_error(f"-o {output} is a folder", "name a file to write, e.g. -o results.json")
     try:
         write_atomic(output, text)
@@ -383,7 +384,7 @@ def build(
     """Compile the static scorecard site (HTML) and Markdown scorecards into a folder."""
     from kpispec import api
 
-    if templates is not None and not templates.is_dir():
+    if templates is not None and not is_dir(templates):
         raise _usage_error(
             f"--templates {templates} is not a folder", "name a folder of .html/.md templates"
         )

@@ -18,6 +18,14 @@ def is_file(path: Path) -> bool:
         return False
 
 
+def is_dir(path: Path) -> bool:
+    """Whether ``path`` is a folder (following links); False when it cannot be told."""
+    try:
+        return path.is_dir()
+    except (OSError, ValueError):
+        return False
+
+
 def exists(path: Path) -> bool:
     """Whether ``path`` exists (following links); False when it cannot be told."""
     try:
