@@ -428,3 +428,24 @@ def test_a_glob_matching_a_file_name_that_is_not_utf8(tmp_path: Path) -> None:
         kpispec.evaluate(tmp_path, as_of="2026-02-01")
     assert codes(exc) == ["D102"]
     assert "\ufffd.csv: its name is not UTF-8" in exc.value.diagnostics[0].message
+
+
+def test_charts_of_the_largest_doubles() -> None:
+    from kpispec.report.svg import bullet, nice_ticks, series_chart
+
+    biggest = 1.7976931348623157e308
+    # the axis from -1.8e308 to 1.8e308 in steps of 1e308: three ticks, not an endless loop
+    assert nice_ticks(-biggest, biggest) == ([-1e308, 0.0, 1e308], 0)
+    assert nice_ticks(0, 10) == ([0.0, 2.5, 5.0, 7.5, 10.0], 1)
+    for svg_text in (
+        series_chart(["a", "b"], [biggest, -biggest], *[[None, None]] * 4, "l", ["a", "b"]),
+        bullet(biggest, -biggest, None, None, None, "met", "l"),
+        bullet(9.2e18, 9.2e18, None, None, None, "met", "l"),
+    ):
+        assert "inf" not in svg_text and "nan" not in svg_text
+
+
+def test_a_deadline_on_the_last_day_python_knows(tmp_path: Path) -> None:
+    project(tmp_path, kpi("sum(x)", ", target: {min: 1, by: 9999-12-31}"))
+    doc = kpispec.evaluate(tmp_path, as_of="2026-02-01")
+    assert doc["scorecards"][0]["kpis"][0]["status"] == "met"  # 3 >= 1
