@@ -80,7 +80,10 @@ def _first_day(frames: dict[str, pl.DataFrame], checked: CheckedProject) -> date
             continue
         column = frame.get_column(source.time)
         if column.dtype == pl.String:
-            column = column.str.to_datetime(strict=False)
+            try:
+                column = column.str.to_datetime(strict=False)
+            except pl.exceptions.PolarsError:  # no format fits; evaluation says what is wrong
+                continue
         if column.dtype == pl.Date or isinstance(column.dtype, pl.Datetime):
             first = column.min()
             if first is not None:
