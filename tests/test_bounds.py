@@ -449,3 +449,11 @@ def test_a_deadline_on_the_last_day_python_knows(tmp_path: Path) -> None:
     project(tmp_path, kpi("sum(x)", ", target: {min: 1, by: 9999-12-31}"))
     doc = kpispec.evaluate(tmp_path, as_of="2026-02-01")
     assert doc["scorecards"][0]["kpis"][0]["status"] == "met"  # 3 >= 1
+
+
+def test_a_nul_character_in_a_source_path(tmp_path: Path) -> None:
+    sources = '  - {id: s, path: "a\\0.csv", time: at}\n'
+    write_files(tmp_path, {"kpispec.yaml": PROJECT, "s.yaml": spec(kpi("sum(x)"), sources)})
+    with pytest.raises(SpecError) as exc:
+        kpispec.load(tmp_path)
+    assert codes(exc) == ["E204"]

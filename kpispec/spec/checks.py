@@ -338,6 +338,14 @@ class _Checker:
     def source_path(self, source: Source) -> None:
         loc = source.locs.get("path", source.loc)
         assert source.path is not None
+        if "\x00" in source.path:  # no file system takes it; os.path would raise
+            self.out.add(
+                "E204",
+                "a path cannot hold a NUL character",
+                loc,
+                "remove the \\0 from the path",
+            )
+            return
         if source_format(source) is None:
             self.out.add(
                 "E412",
