@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kpispec.diagnostics import DataError, Diagnostic, Loc, SpecError
+from kpispec.files import exists
 from kpispec.spec.load import Loaded
 from kpispec.spec.load import load as _load
 
@@ -31,7 +32,7 @@ def load(
 ) -> Loaded:
     """Load and check a project (a folder or a spec file). Raises SpecError if invalid."""
     path = Path(path)
-    if not path.exists():
+    if not exists(path):
         raise SpecError(
             [
                 Diagnostic(
@@ -49,20 +50,46 @@ def load(
 
 
 def parse_as_of(value: str | date | None) -> date:
+    from kpispec.engine.periods import check_date
+    from kpispec.spec.model import FIRST_YEAR, LAST_YEAR
+
     if value is None:
         return date.today()
-    if isinstance(value, date):
-        return value
     try:
-        return date.fromisoformat(value)
-    except ValueError:
+        day = value if isinstance(value, date) else date.fromisoformat(value)
+        check_date(day)
+    except (ValueError, TypeError):
         raise SpecError(
             [
                 Diagnostic(
                     "E001",
                     f"invalid --as-of date {value!r}",
                     Loc("<command line>"),
-                    "write it as YYYY-MM-DD",
+                    f"write it as YYYY-MM-DD, in the years {FIRST_YEAR} to {LAST_YEAR}",
+                )
+            ]
+        ) from None
+    return day
+
+
+def parse_period(period: str | None) -> Period | None:
+    """The ``--period`` label as a period (None: the last complete one)."""
+    from kpispec.engine.periods import parse_user_label
+    from kpispec.spec.model import FIRST_YEAR, LAST_YEAR
+
+    if period is None:
+        return None
+    try:
+        return parse_user_label(period)
+    except ValueError:
+        raise SpecError(
+            [
+                Diagnostic(
+                    "E001",
+                    f"invalid --period {period!r}",
+                    Loc("<command line>"),
+                    "write a period label: 2026, 2026-Q4, 2026-10, 2026-W41 or 2026-10-05, "
+                    f"in the years {FIRST_YEAR} to {LAST_YEAR}",
                 )
             ]
         ) from None
@@ -88,29 +115,8 @@ def evaluate(
     checked = loaded.checked
     chosen = chosen_scorecards(loaded, scorecards)
     ids = _kpi_ids(loaded, chosen)
-    evaluation = run(checked, as_of=parse_as_of(as_of), period=_period(period), kpi_ids=ids)
+    evaluation = run(checked, as_of=parse_as_of(as_of), period=parse_period(period), kpi_ids=ids)
     return build(checked, evaluation, scorecards=chosen, kpi_ids=ids)
-
-
-def _period(period: str | None) -> Period | None:
-    """``--period`` as a period; an error naming the option if it is not a label."""
-    from kpispec.engine.periods import parse_label
-
-    if period is None:
-        return None
-    try:
-        return parse_label(period)
-    except ValueError:
-        raise SpecError(
-            [
-                Diagnostic(
-                    "E001",
-                    f"invalid --period {period!r}",
-                    Loc("<command line>"),
-                    "write a period label: 2026, 2026-Q4, 2026-10, 2026-W41 or 2026-10-05",
-                )
-            ]
-        ) from None
 
 
 def _kpi_ids(loaded: Loaded, chosen: list[str] | None) -> list[str]:
@@ -140,13 +146,25 @@ def render(
     """
     from kpispec.report.site import build
 
-    return build(
-        doc,
-        Path(output),
-        templates=Path(templates) if templates else None,
-        root=Path(root) if root is not None else None,
-        allow_outside_root=allow_outside_root,
-    )
+    try:
+        return build(
+            doc,
+            Path(output),
+            templates=Path(templates) if templates else None,
+            root=Path(root) if root is not None else None,
+            allow_outside_root=allow_outside_root,
+        )
+    except OSError as exc:  # a name too long, a read-only folder, a full disk
+        raise SpecError(
+            [
+                Diagnostic(
+                    "E001",
+                    f"cannot write the site to {output}: {exc.strerror or exc}",
+                    Loc("<command line>"),
+                    "choose an output folder that can be written (-o DIR)",
+                )
+            ]
+        ) from None
 
 
 def explain(
@@ -162,7 +180,9 @@ def explain(
     from kpispec.escaping import one_line
 
     ids = _kpi_ids(project, chosen_scorecards(project, scorecards))
-    evaluation = run(project.checked, as_of=parse_as_of(as_of), period=_period(period), kpi_ids=ids)
+    evaluation = run(
+        project.checked, as_of=parse_as_of(as_of), period=parse_period(period), kpi_ids=ids
+    )
     parts = []
     for plan in evaluation.plans:
         parts.append(

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from kpispec import __version__
+from kpispec.files import exists, is_dir
 
 if TYPE_CHECKING:
     from kpispec.spec.load import Loaded
@@ -104,16 +105,20 @@ def validate(
 
     paths = paths or [Path(".")]
     for path in paths:
-        if not path.exists():
+        if not exists(path):
             raise _usage_error(
                 f"no such file or folder: {path}", "name a project folder or a spec file"
             )
     diagnostics: list = []  # type: ignore[type-arg]
+    seen: set[object] = set()  # a set: thousands of diagnostics must not take quadratic time
     sources: dict[str, str] = {}
     counted: dict[tuple[Path, str], int] = {}  # the named files' scorecards -> their KPIs
     for path in paths:  # several paths (a pre-commit hook passes the changed files)
         loaded = load(path, data=not no_data, allow_outside_root=allow_outside_root, strict=strict)
-        diagnostics.extend(d for d in loaded.diagnostics if d not in diagnostics)
+        for d in loaded.diagnostics:
+            if d not in seen:
+                seen.add(d)
+                diagnostics.append(d)
         sources.update(loaded.sources)
         for card in loaded.checked.project.scorecards:
             if loaded.selected is None or card.id in loaded.selected:
@@ -185,7 +190,7 @@ def _load_or_exit(path: Path, allow_outside_root: bool):  # type: ignore[no-unty
     """
     from kpispec.spec.load import load
 
-    if not path.exists():
+    if not exists(path):
         raise _usage_error(
             f"no such file or folder: {path}", "name a project folder or a spec file"
         )
@@ -406,7 +411,7 @@ def build(
     """Compile the static scorecard site (HTML) and Markdown scorecards into a folder."""
     from kpispec import api
 
-    if templates is not None and not templates.is_dir():
+    if templates is not None and not is_dir(templates):
         raise _usage_error(
             f"--templates {templates} is not a folder", "name a folder of .html/.md templates"
         )
@@ -476,6 +481,14 @@ def serve(
                 typer.echo("rebuilt", err=True)
             except KpispecError as exc:  # keep serving the last good site
                 _print_diagnostics(exc.diagnostics)
+            except Exception as exc:  # a bug: say so, and keep serving the last good site
+                from kpispec.escaping import one_line as _one_line
+
+                typer.echo(
+                    f"internal error: {type(exc).__name__}: {_one_line(str(exc))}\n"
+                    "This is a bug in kpispec; please report it with the command you ran.",
+                    err=True,
+                )
 
         publish(api.evaluate(loaded, as_of=as_of))
         project = loaded.checked.project

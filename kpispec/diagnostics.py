@@ -11,6 +11,7 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import lru_cache
 from pathlib import Path
 
 from kpispec.escaping import json_lines, one_line
@@ -137,12 +138,18 @@ def _source_line(loc: Loc, sources: dict[str, str] | None) -> str | None:
     if text is None:
         try:
             text = Path(loc.file).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError):
+        except (OSError, UnicodeDecodeError, ValueError):
             return None
-    lines = text.splitlines()
+    lines = _lines(text)
     if loc.line > len(lines):
         return None
     return lines[loc.line - 1]
+
+
+@lru_cache(maxsize=8)
+def _lines(text: str) -> list[str]:
+    """The lines of a file's text, split once for all of its diagnostics (not once each)."""
+    return text.splitlines()
 
 
 def format_text(d: Diagnostic, sources: dict[str, str] | None = None) -> str:

@@ -1307,6 +1307,10 @@ def test_serve_serves_the_site_and_rebuilds_when_a_spec_changes(tmp_path: Path) 
         assert body is not None, log.read_text(encoding="utf-8")
         assert "Visitors renamed" in (out / "index.html").read_text(encoding="utf-8")
         assert server.poll() is None
+        # the new site is visible once swapped in; the old one and the lock go right after
+        deadline = time.monotonic() + 10
+        while len(list(out.parent.iterdir())) > 1 and time.monotonic() < deadline:
+            time.sleep(0.05)
         assert [p.name for p in out.parent.iterdir()] == ["site"]
 
 

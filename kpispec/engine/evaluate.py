@@ -12,7 +12,7 @@ from datetime import date, datetime, timedelta
 
 import polars as pl
 
-from kpispec.diagnostics import DataError, Diagnostic
+from kpispec.diagnostics import DataError, Diagnostic, Loc, SpecError
 from kpispec.engine.periods import (
     Period,
     last_complete,
@@ -24,7 +24,7 @@ from kpispec.engine.plan import KEYS, Group, SourcePlan, Span, compile_error, pl
 from kpispec.engine.sources import Opened, find_bad_value, first_line, open_source
 from kpispec.formula.compile import CompileError, KpiCompiler
 from kpispec.spec.checks import CheckedKpi, CheckedProject, label_grain
-from kpispec.spec.model import Kpi
+from kpispec.spec.model import MAX_PERIODS, Kpi
 
 VALUE = "value"
 
@@ -66,12 +66,31 @@ def spans_for(kpis: list[Kpi], evaluated: dict[str, Period], history: int) -> di
         first = min(
             period.shift(-(history - 1)).index, year_earlier(period).index, period.index - 1
         )
+        earliest: tuple[int, Loc, str] | None = None  # the earliest baseline period
         for kpi in kpis:
             if str(kpi.grain) != grain:
                 continue
             for target in kpi.targets:
                 if isinstance(target.baseline, str) and label_grain(target.baseline) == grain:
-                    first = min(first, parse_label(target.baseline).index)
+                    index = parse_label(target.baseline).index
+                    if earliest is None or index < earliest[0]:
+                        at = target.locs.get("baseline", target.loc)
+                        earliest = (index, at, target.baseline)
+        if earliest is not None and period.index - earliest[0] + 1 > MAX_PERIODS:
+            raise SpecError(
+                [
+                    Diagnostic(
+                        "E508",
+                        f"from the baseline period {earliest[2]} to {period.label} are "
+                        f"{period.index - earliest[0] + 1:,} {grain}s; kpispec computes at most "
+                        f"{MAX_PERIODS:,} periods of a grain at once",
+                        earliest[1],
+                        "choose a later baseline period, or an earlier --as-of or --period",
+                    )
+                ]
+            )
+        if earliest is not None:
+            first = min(first, earliest[0])
         spans[grain] = Span(grain, first, period.index)
     return spans
 
@@ -278,9 +297,12 @@ def judge_freshness(
     fresh = opened.source.fresh_within
     assert fresh is not None
     now = local_midnight(as_of, opened.project_timezone)  # as periods: the start of the day
-    limit = now - timedelta(**{f"{fresh.unit}s": fresh.count})
     if newest is None:
         return None, True
+    try:
+        limit = now - timedelta(**{f"{fresh.unit}s": fresh.count})
+    except OverflowError:  # reaches back before the year 1: no data is that old
+        return newest.isoformat(), False
     return newest.isoformat(), newest < limit
 
 

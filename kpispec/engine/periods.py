@@ -17,6 +17,8 @@ from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
+from kpispec.spec.model import FIRST_YEAR, LAST_YEAR
+
 if TYPE_CHECKING:
     import polars as pl
 
@@ -81,14 +83,14 @@ def period_start(grain: str, index: int) -> date:
 def period_label(grain: str, index: int) -> str:
     start = period_start(grain, index)
     if grain == "year":
-        return f"{start.year}"
+        return f"{start.year:04d}"
     if grain == "quarter":
-        return f"{start.year}-Q{index % 4 + 1}"
+        return f"{start.year:04d}-Q{index % 4 + 1}"
     if grain == "month":
-        return f"{start.year}-{start.month:02d}"
+        return f"{start.year:04d}-{start.month:02d}"
     if grain == "week":
         iso = start.isocalendar()
-        return f"{iso.year}-W{iso.week:02d}"
+        return f"{iso.year:04d}-W{iso.week:02d}"
     return start.isoformat()
 
 
@@ -109,6 +111,8 @@ def parse_label(label: str) -> Period:
         if m is None:
             continue
         parts = [int(g) for g in m.groups()]
+        if parts[0] < 1:
+            break
         if grain == "year":
             return Period(grain, parts[0])
         if grain == "quarter":
@@ -117,11 +121,31 @@ def parse_label(label: str) -> Period:
             if not 1 <= parts[1] <= 12:
                 break
             return Period(grain, parts[0] * 12 + parts[1] - 1)
-        if grain == "week":
-            monday = date.fromisocalendar(parts[0], parts[1], 1)
-            return Period(grain, period_index("week", monday))
-        return Period(grain, date(parts[0], parts[1], parts[2]).toordinal())
+        try:
+            if grain == "week":
+                monday = date.fromisocalendar(parts[0], parts[1], 1)
+                return Period(grain, period_index("week", monday))
+            return Period(grain, date(parts[0], parts[1], parts[2]).toordinal())
+        except ValueError:  # week 53 of a year with 52, or 2026-02-30
+            break
     raise ValueError(f"not a period label: {label!r}")
+
+
+def check_date(day: date) -> None:
+    """Raise ValueError for a date a user may not name: outside the years kpispec accepts.
+
+    The bounds leave room on both sides for what evaluation computes from such a date
+    (120 periods of history, a year earlier, rolling windows of up to 100 years).
+    """
+    if not FIRST_YEAR <= day.year <= LAST_YEAR:
+        raise ValueError(f"{day.isoformat()} is outside the years {FIRST_YEAR} to {LAST_YEAR}")
+
+
+def parse_user_label(label: str) -> Period:
+    """A period label a user wrote (--period, a baseline or test period): within the years."""
+    period = parse_label(label)
+    check_date(period.start)
+    return period
 
 
 def as_grain(period: Period, grain: str) -> Period:

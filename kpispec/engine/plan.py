@@ -188,7 +188,10 @@ def _row_bounds(group: Group, span: Span, collapse: bool) -> tuple[date | None, 
     if window.kind == "all":
         return None, end
     if window.kind == "rolling":
-        return shift_date(start, -window.count, window.unit), end
+        try:
+            return shift_date(start, -window.count, window.unit), end
+        except (OverflowError, ValueError):  # the window reaches back before the year 1
+            return None, end
     return start, end
 
 

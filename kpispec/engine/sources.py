@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 
 from kpispec.confine import database_file, outside_root
 from kpispec.diagnostics import DataError, Diagnostic, Loc, SpecError
+from kpispec.files import is_file, printable_name
 from kpispec.spec.columns import matching_files, source_format
 from kpispec.spec.model import ColumnType, Project, Source
 from kpispec.spec.suggest import did_you_mean
@@ -122,7 +123,11 @@ class Opened:
         import polars as pl
 
         declared = self.source.columns.get(name)
-        if declared is None and name in self.times and self.schema.get(name) == pl.String:
+        if (
+            declared is None
+            and name in self.times
+            and self.schema.get(name) in (pl.String, pl.Null)
+        ):
             return ColumnType.DATETIME
         return declared
 
@@ -138,6 +143,8 @@ class Opened:
         if declared == ColumnType.DATETIME:
             if isinstance(raw, pl.Datetime):
                 return expr, raw
+            if raw == pl.Null:  # no values (a CSV without rows)
+                return expr.cast(pl.Datetime("us", self.timezone)), pl.Datetime("us", self.timezone)
             if raw == pl.String:
                 return parse_instants(expr, self.timezone), pl.Datetime("us", "UTC")
             return expr.cast(target, strict=True), target
@@ -223,6 +230,16 @@ class Opened:
         dtype = self.normalized_schema()[column]
         if dtype == pl.Date:
             return localize(col.cast(pl.Datetime("us")), self.project_timezone)
+        if not isinstance(dtype, pl.Datetime):  # integers (20260105? epoch seconds?), text
+            kind = "numbers" if dtype.is_numeric() else f"{dtype} values"
+            raise data_error(
+                self.source,
+                "D105",
+                f"the time column `{column}` holds {kind}, not dates or timestamps",
+                "convert the column to a date or timestamp in the data; kpispec does not "
+                "guess what a number means as a time",
+                self.source.locs.get("time", self.source.loc),
+            )
         return col
 
 
@@ -342,7 +359,7 @@ def _connect(url: str, project: Project, loc: Loc) -> tuple[str, Any]:
                 if refused is not None:
                     raise _Refused(refused)
             real = os.path.realpath(target)
-            if not Path(real).is_file():
+            if not is_file(Path(real)):
                 raise FileNotFoundError(f"the database file {target} does not exist")
         if scheme == "sqlite":
             import sqlite3
@@ -554,6 +571,15 @@ def open_source(
                 "paths are relative to the spec file that defines the source",
                 source.locs.get("path", source.loc),
             )
+        odd_name = next((f for f in files if printable_name(str(f)) != str(f)), None)
+        if odd_name is not None:  # Polars cannot open it, and no output could show its name
+            raise data_error(
+                source,
+                "D102",
+                f"cannot read {printable_name(odd_name.name)}: its name is not UTF-8",
+                "rename the file (or narrow the pattern so that it does not match it)",
+                source.locs.get("path", source.loc),
+            )
         try:
             raw = _scan_files(source, files)
         except Exception as exc:
@@ -573,8 +599,36 @@ def open_source(
             "check that the file is a valid " + (source_format(source) or "data") + " file",
             source.locs.get("path", source.loc),
         ) from None
+    if frame is None and source.sql is None and source_format(source) in ("csv", "ndjson"):
+        empty = _untyped_columns(raw, schema, source)
+        if empty:  # no value to infer a type from: a column of nulls, not of text
+            raw = raw.with_columns(pl.col(c).cast(pl.Null) for c in empty)
+            schema.update(dict.fromkeys(empty, pl.Null))
     del pl
     return Opened(source, raw, schema, timezone, project.timezone, files)
+
+
+def _untyped_columns(raw: pl.LazyFrame, schema: dict[str, Any], source: Source) -> list[str]:
+    """Text columns of a CSV or NDJSON source that hold no value at all.
+
+    Polars reads a column without values (a header and no rows, or every cell empty) as
+    text, and ``sum`` of it would be a type error; it is a column of nulls. The sample
+    Polars inferred from is checked first, so a whole file is read only for such columns.
+    """
+    import polars as pl
+
+    text = [c for c, t in schema.items() if t == pl.String and c not in source.columns]
+    if not text:
+        return []
+    try:
+        sample = raw.select(text).head(CSV_INFER_ROWS).collect()
+        candidates = [c for c in text if sample.get_column(c).null_count() == sample.height]
+        if not candidates:
+            return []
+        seen = raw.select(pl.col(c).is_not_null().any() for c in candidates).collect()
+    except Exception:  # a broken file: reading it for the KPIs reports what is wrong
+        return []
+    return [c for c in candidates if not seen.get_column(c).item()]
 
 
 def _odd_file_out(source: Source, files: list[Path]) -> Diagnostic | None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -130,7 +131,7 @@ def _frame(
             refused = outside_root(f"test data file {rows!r}", [path], project.root, loc)
             if refused is not None:
                 raise SpecError([refused])
-        text = pl.read_csv(path, infer_schema=False)
+        text = _read_rows_file(path, rows, source_id, test)
         data: dict[str, list[object]] = {c: text.get_column(c).to_list() for c in text.columns}
         name = display_name(path)
         locs = [
@@ -170,6 +171,24 @@ def _frame(
             )
         series.append(typed.alias(column))
     return pl.DataFrame(series)
+
+
+def _read_rows_file(path: Path, rows: str, source_id: str, test: SpecTest) -> pl.DataFrame:
+    """A test rows CSV as text columns; a ragged or unreadable file is D102 at ``rows:``."""
+    try:
+        return pl.read_csv(path, infer_schema=False)
+    except (pl.exceptions.PolarsError, OSError, ValueError) as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DataError(
+            [
+                Diagnostic(
+                    "D102",
+                    f"cannot read the test rows file {rows} of source `{source_id}`: {reason}",
+                    test.row_value_locs.get(source_id, test.loc),
+                    "give every row the same columns, one value per column",
+                )
+            ]
+        ) from None
 
 
 _HINTS = {

@@ -106,17 +106,18 @@ def _fraction(period_end: date, start: date, end: date) -> float:
     return min(1.0, max(0.0, (period_end - start).days / total))
 
 
+def _day_after(day: date) -> date:
+    """The end of a deadline day (ends are exclusive); ``by: 9999-12-31`` has no day after."""
+    return day + timedelta(days=1) if day < date.max else day
+
+
 def bound_for(period: Period, finals: list[Final]) -> Bound | None:
     """The bound in force for ``period``."""
     if not finals:
         return None
     end = period.end
     current = next(
-        (
-            i
-            for i, f in enumerate(finals)
-            if f.target.by is None or end <= f.target.by + timedelta(days=1)
-        ),
+        (i for i, f in enumerate(finals) if f.target.by is None or end <= _day_after(f.target.by)),
         None,
     )
     if current is None:
@@ -125,11 +126,11 @@ def bound_for(period: Period, finals: list[Final]) -> Bound | None:
     else:
         final = finals[current]
         lo, hi = final.min, final.max
-        deadline = final.target.by + timedelta(days=1) if final.target.by else None
+        deadline = _day_after(final.target.by) if final.target.by else None
         if current > 0 and deadline is not None:
             prev = finals[current - 1]
             assert prev.target.by is not None
-            start = prev.target.by + timedelta(days=1)
+            start = _day_after(prev.target.by)
             frac = _fraction(end, start, deadline)
             lo, hi = _glide(prev.min, lo, frac), _glide(prev.max, hi, frac)
         elif (

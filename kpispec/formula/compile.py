@@ -164,7 +164,8 @@ class _Scalar(Visitor[Typed]):
             _check(operand, (BOOLEAN,), node, "`not`")
             return Typed(~operand.expr, BOOLEAN)
         _check(operand, (NUMBER,), node, f"unary `{node.op}`")
-        return Typed(-operand.expr if node.op == "-" else operand.expr, NUMBER)
+        value = operand.expr.cast(pl.Float64)  # -(-2**63) does not fit in 64 bits
+        return Typed(-value if node.op == "-" else value, NUMBER)
 
     def visit_Binary(self, node: Binary) -> Typed:
         left, right = self.visit(node.left), self.visit(node.right)
@@ -176,9 +177,11 @@ class _Scalar(Visitor[Typed]):
         if op in ("+", "-", "*", "/"):
             _check(left, (NUMBER,), node.left, f"`{op}`")
             _check(right, (NUMBER,), node.right, f"`{op}`")
-            a, b = left.expr, right.expr
+            # in 64-bit floating point, as SQLite does on overflow: 64-bit integers would
+            # wrap around silently (9223372036854775807 + 1 = -9223372036854775808)
+            a, b = left.expr.cast(pl.Float64), right.expr.cast(pl.Float64)
             if op == "/":
-                return Typed(pl.when(b != 0).then(a.cast(pl.Float64) / b), NUMBER)
+                return Typed(pl.when(b != 0).then(a / b), NUMBER)
             return Typed(a + b if op == "+" else a - b if op == "-" else a * b, NUMBER)
         a, b, _ = self.align(left, right, node)
         ops: dict[str, Callable[[pl.Expr, pl.Expr], pl.Expr]] = {
@@ -271,10 +274,11 @@ class _Scalar(Visitor[Typed]):
             return Typed(pl.when(a == b).then(pl.lit(None)).otherwise(a), args[0].kind)
         if name == "abs":
             _check(args[0], (NUMBER,), node, "abs")
-            return Typed(args[0].expr.abs(), NUMBER)
+            return Typed(args[0].expr.cast(pl.Float64).abs(), NUMBER)
         if name == "round":
             _check(args[0], (NUMBER,), node, "round")
             digits = int(args[1].literal) if len(args) > 1 and args[1].literal is not None else 0
+            digits = min(digits, 400)  # beyond ~330 decimals rounding changes no float
             return Typed(
                 args[0].expr.cast(pl.Float64).round(digits, mode="half_away_from_zero"), NUMBER
             )

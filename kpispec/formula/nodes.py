@@ -22,10 +22,12 @@ class Node:
         return iter(())
 
     def walk(self) -> Iterator[Node]:
-        """This node and every node below it, depth first."""
-        yield self
-        for child in self.children():
-            yield from child.walk()
+        """This node and every node below it, depth first (without recursion)."""
+        stack: list[Node] = [self]
+        while stack:
+            node = stack.pop()
+            yield node
+            stack.extend(reversed(list(node.children())))
 
 
 @dataclass(frozen=True, slots=True, eq=False)

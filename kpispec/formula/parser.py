@@ -24,7 +24,13 @@ from kpispec.formula.nodes import (
 from kpispec.formula.tokens import FormulaSyntaxError, T, Token, tokenize
 
 _COMPARISONS = {"=", "<>", "!=", "<", "<=", ">", ">="}
+#: How deeply parentheses, calls, `case`, `not` and signs may nest (docs/language.md 7.4).
 MAX_DEPTH = 64
+#: How deep the expression tree may be: each operator of a chain ``a + b + c`` is a level.
+#: Bounds the recursion of every stage after the parser (analysis, compilation, Polars).
+MAX_TREE_DEPTH = 256
+#: The largest integer literal: integers are 64-bit, as in SQL's BIGINT.
+MAX_INTEGER = 2**63 - 1
 
 
 def parse(text: str) -> Node:
@@ -33,14 +39,34 @@ def parse(text: str) -> Node:
         raise FormulaSyntaxError(
             "the formula is empty", 0, max(1, len(text)), "write an expression such as sum(revenue)"
         )
-    return _Parser(tokenize(text)).parse()
+    node = _Parser(tokenize(text)).parse()
+    _check_tree_depth(node)
+    return node
+
+
+def _check_tree_depth(root: Node) -> None:
+    """Refuse a tree deeper than :data:`MAX_TREE_DEPTH`, measured without recursion."""
+    stack: list[tuple[Node, int]] = [(root, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_TREE_DEPTH:
+            raise FormulaSyntaxError(
+                f"the formula is too deep: more than {MAX_TREE_DEPTH} operators or calls "
+                "inside one another",
+                node.start,
+                node.end,
+                "split it: compute parts as KPIs of their own and combine those, "
+                "e.g. part_a + part_b",
+            )
+        # the first child last, so that it is looked at first: errors point at the left
+        stack.extend((child, depth + 1) for child in reversed(list(node.children())))
 
 
 class _Parser:
     def __init__(self, tokens: list[Token]) -> None:
         self.tokens = tokens
         self.i = 0
-        self.depth = 0
+        self.depth = -1  # the whole formula is level 0
 
     # -------------------------------------------------------------- helpers
 
@@ -214,9 +240,7 @@ class _Parser:
         tok = self.tok
         if tok.kind is T.NUMBER:
             self.advance()
-            text = tok.text
-            value: float | int = float(text) if any(c in text for c in ".eE") else int(text)
-            return Literal(tok.start, tok.end, value)
+            return Literal(tok.start, tok.end, self.number(tok))
         if tok.kind is T.STRING:
             self.advance()
             return Literal(tok.start, tok.end, tok.text)
@@ -261,6 +285,28 @@ class _Parser:
         ):
             hint = "SQL compares with a single `=`: write a = b"
         raise self.error(f"expected a value, got {tok.describe()}", hint)
+
+    def number(self, tok: Token) -> float | int:
+        """The value of a number token; integers beyond 64 bits and infinite decimals are errors."""
+        text = tok.text
+        if any(c in text for c in ".eE"):
+            value = float(text)
+            if value in (float("inf"), float("-inf")):
+                raise self.error(
+                    f"the number {text} is too large (at most about 1.8e308)",
+                    "write a smaller number",
+                    tok,
+                )
+            return value
+        digits = text.lstrip("0") or "0"
+        if len(digits) > len(str(MAX_INTEGER)) or int(digits) > MAX_INTEGER:
+            raise self.error(
+                f"the integer {_shorten(text)} is too large: integers are at most "
+                f"{MAX_INTEGER} (64 bits)",
+                f"write it as a decimal, e.g. {digits[0]}.{digits[1:4] or '0'}e{len(digits) - 1}",
+                tok,
+            )
+        return int(digits)
 
     def case(self) -> Node:
         start = self.advance().start
@@ -315,3 +361,7 @@ class _Parser:
             filter_node,
             filter_start,
         )
+
+
+def _shorten(text: str, keep: int = 24) -> str:
+    return text if len(text) <= keep else f"{text[:keep]}... ({len(text)} digits)"

@@ -6,7 +6,10 @@ locale's percent sign, it never multiplies by 100.
 
 from __future__ import annotations
 
+import decimal
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cache
 from typing import Any
 
@@ -33,6 +36,17 @@ def _with_decimals(pattern: str, decimals: int) -> str:
     return ";".join(parts)
 
 
+@contextmanager
+def _exact(decimals: int) -> Iterator[None]:
+    """A decimal context wide enough for any float: Babel rounds with the current context,
+    whose default 28 digits fail on values of 1e28 and more."""
+    with decimal.localcontext() as context:
+        context.prec = 320 + decimals  # 1.8e308 has 309 digits before the point
+        context.Emax = decimal.MAX_EMAX
+        context.Emin = decimal.MIN_EMIN
+        yield
+
+
 def decimals_for(unit: str, decimals: int | None, value: float) -> int:
     if decimals is not None:
         return decimals
@@ -47,7 +61,8 @@ def format_number(value: float | None, locale: str, decimals: int = 2) -> str:
     if value is None:
         return "–"
     pattern = _with_decimals(_locale(locale).decimal_formats[None].pattern, decimals)
-    return format_decimal(value, format=pattern, locale=_locale(locale))
+    with _exact(decimals):
+        return format_decimal(value, format=pattern, locale=_locale(locale))
 
 
 def format_value(
@@ -67,12 +82,18 @@ def format_value(
         from babel.numbers import format_percent
 
         pattern = _with_decimals(loc.percent_formats[None].pattern, d)
-        return format_percent(value / 100, format=pattern, locale=loc)
+        with _exact(d + 2):
+            # divided as a decimal: the float division would show 1e28 as 9,999...,000 %
+            share = decimal.Decimal(repr(float(value))) / 100
+            return format_percent(share, format=pattern, locale=loc)
     if unit == "currency" and currency:
         from babel.numbers import format_currency
 
         pattern = _with_decimals(loc.currency_formats["standard"].pattern, d)
-        return format_currency(value, currency, format=pattern, locale=loc, currency_digits=False)
+        with _exact(d):
+            return format_currency(
+                value, currency, format=pattern, locale=loc, currency_digits=False
+            )
     text = format_number(value, locale, d)
     if unit == "points":
         return text + " pts" if locale.startswith("en") else text + " p."

@@ -8,6 +8,7 @@ rounded to two decimals so that output is stable and small.
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Callable, Sequence
 from html import escape
 
@@ -32,14 +33,25 @@ class Scale:
 
     def __init__(self, values: Sequence[float], top: float, bottom: float) -> None:
         lo, hi = (min(values), max(values)) if values else (0.0, 1.0)
-        if lo == hi:
-            lo, hi = lo - 1, hi + 1
-        pad = (hi - lo) * 0.08
-        self.lo, self.hi = lo - pad, hi + pad
+        # Halves, so that no difference overflows however large the values are (1e308).
+        self.center = lo / 2 + hi / 2
+        half = hi / 2 - lo / 2
+        if not half > abs(self.center) * 1e-12:  # one value (or too close to tell apart)
+            half = max(1.0, abs(self.center) * 1e-6)
+        self.half = half  # shown with 8 % of the range as padding on either side
         self.top, self.bottom = top, bottom
 
+    @property
+    def lo(self) -> float:
+        return max(self.center - self.half * 1.16, -sys.float_info.max)
+
+    @property
+    def hi(self) -> float:
+        return min(self.center + self.half * 1.16, sys.float_info.max)
+
     def y(self, value: float) -> float:
-        return self.bottom - (value - self.lo) / (self.hi - self.lo) * (self.bottom - self.top)
+        fraction = 0.5 + (value / 2 - self.center / 2) / self.half / 1.16
+        return self.bottom - fraction * (self.bottom - self.top)
 
 
 def _svg(width: int, height: int, label: str, body: str, cls: str) -> str:
@@ -109,12 +121,12 @@ def bullet(
     if not known:
         return _svg(width, height, label, "", "bullet")
     low, high = min(0.0, *known), max(known)
-    if low == high:
-        high = low + 1
-    high += (high - low) * 0.1
+    half = high / 2 - low / 2  # halves: no difference overflows, even of ±1.8e308
+    if not half > max(abs(low), abs(high)) * 1e-12:  # one value, or too close to tell apart
+        half = max(0.5, abs(low) * 1e-6)
 
-    def x(v: float) -> float:
-        return 2 + (v - low) / (high - low) * (width - 4)
+    def x(v: float) -> float:  # with 10 % of room to the right (half * 1.1 could overflow)
+        return 2 + (v / 2 - low / 2) / half / 1.1 * (width - 4)
 
     body = ['<rect class="track" x="2" y="7" width="156" height="8" rx="2"/>']
     if lo is not None and band_lo is not None and band_lo < lo:
@@ -210,15 +222,16 @@ def _band(
 def nice_ticks(lo: float, hi: float, count: int = 4) -> tuple[list[float], int]:
     """Round values between ``lo`` and ``hi`` (1, 2, 2.5 or 5 times a power of ten) and the
     decimals they need."""
-    raw = (hi - lo) / count
+    raw = hi / count - lo / count  # (hi - lo) / count, without overflow
     if raw <= 0 or not math.isfinite(raw):
         return [lo], 0
     magnitude = 10 ** math.floor(math.log10(raw))
-    step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw)
+    step = float(next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw))
     first = math.ceil(lo / step)
     ticks = []
     k = first
-    while k * step <= hi + step * 1e-9:
+    limit = min(hi + step * 1e-9, sys.float_info.max)  # hi + a rounding error, still finite
+    while k * step <= limit and len(ticks) <= 2 * count + 2:
         value = k * step
         ticks.append(0.0 if abs(value) < step * 1e-9 else value)
         k += 1

@@ -244,24 +244,7 @@ def kpi_view(card: Doc, kpi: Doc, locale: str) -> Doc:
         "points": points,
         "series_first": first["period"],
         "series_last": last["period"],
-        "breakdowns": [
-            {
-                "dimension": b["dimension"],
-                "members": [
-                    {
-                        "member": m["member"] if m["member"] is not None else "∅",
-                        "value": kpi_value(kpi, m["value"], locale),
-                        "spark": svg.sparkline(
-                            [p["value"] for p in m["series"]],
-                            [],
-                            f"{b['dimension']} {m['member'] if m['member'] is not None else '∅'}: {w['history']}",
-                        ),
-                    }
-                    for m in b["members"]
-                ],
-            }
-            for b in kpi["breakdowns"]
-        ],
+        "breakdowns": [breakdown_view(kpi, b, locale) for b in kpi["breakdowns"]],
         "stale": kpi["stale"],
         "no_data": kpi["value"] is None,
         "targets": [target_view(kpi, t, locale) for t in kpi["targets"]],
@@ -271,6 +254,63 @@ def kpi_view(card: Doc, kpi: Doc, locale: str) -> Doc:
         "window": w.get(f"window_{kpi['window']}", kpi["window"]),
         "deadline": format_day(kpi["deadline"], locale),
     }
+
+
+#: A breakdown on the site shows at most this many members; the JSON and CSV have all.
+MAX_MEMBERS = 50
+#: Units whose values add up, so that the members left out can be shown as one sum.
+ADDITIVE_UNITS = ("count", "currency")
+
+
+def breakdown_view(kpi: Doc, breakdown: Doc, locale: str) -> Doc:
+    """One breakdown table: every member, or the ``MAX_MEMBERS`` largest and one "other" row.
+
+    A dimension may have hundreds of thousands of members (a customer id); one row each
+    would make a page of a hundred megabytes. The members left out are summed when the
+    KPI's unit adds up (counts, amounts); a sum of rates would mean nothing, so for
+    other units the row only says how many there are.
+    """
+    w = words(locale)
+    dimension = breakdown["dimension"]
+    members = breakdown["members"]
+    rest: list[Doc] = []
+    if len(members) > MAX_MEMBERS:
+        ranked = sorted(members, key=lambda m: (m["value"] is None, -(m["value"] or 0.0)))
+        members, rest = ranked[:MAX_MEMBERS], ranked[MAX_MEMBERS:]
+
+    def row(name: str, value: float | None, series: list[float | None]) -> Doc:
+        return {
+            "member": name,
+            "value": kpi_value(kpi, value, locale),
+            "spark": svg.sparkline(series, [], f"{dimension} {name}: {w['history']}"),
+        }
+
+    rows = [
+        row(
+            m["member"] if m["member"] is not None else "∅",
+            m["value"],
+            [p["value"] for p in m["series"]],
+        )
+        for m in members
+    ]
+    note = None
+    if rest:
+        other = w["other_members"].format(n=f"{len(rest):,}")
+        if kpi["unit"] in ADDITIVE_UNITS:
+            series = [
+                _sum(p["value"] for p in points)
+                for points in zip(*(m["series"] for m in rest), strict=True)
+            ]
+            rows.append(row(other, _sum(m["value"] for m in rest), series))
+        else:
+            rows.append({"member": other, "value": "", "spark": ""})
+        note = w["members_capped"].format(shown=MAX_MEMBERS, total=f"{len(members) + len(rest):,}")
+    return {"dimension": dimension, "members": rows, "note": note}
+
+
+def _sum(values: Any) -> float | None:
+    known = [v for v in values if v is not None]
+    return sum(known) if known else None
 
 
 def format_day(iso: str | None, locale: str) -> str:

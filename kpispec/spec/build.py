@@ -245,7 +245,8 @@ def build_kpi(doc: Document, path: PathKey, card: Scorecard) -> Kpi | None:
     else:
         targets = []
     links = []
-    for i, item in enumerate(data.get("links") or []):
+    given = data.get("links")
+    for i, item in enumerate(given if isinstance(given, list) else []):
         if isinstance(item, str):
             links.append(Link(url=item, loc=doc.loc((*path, "links", i))))
         elif isinstance(item, dict) and isinstance(item.get("url"), str):
@@ -289,7 +290,8 @@ def build_test(doc: Document, path: PathKey, card: Scorecard) -> SpecTest | None
         return None
     rows: dict[str, list[dict[str, object]] | str] = {}
     cells: dict[str, list[dict[str, Loc]]] = {}
-    for source_id, value in (data.get("rows") or {}).items():
+    given = data.get("rows")
+    for source_id, value in given.items() if isinstance(given, dict) else ():
         if isinstance(value, str):
             rows[source_id] = value
         elif isinstance(value, list):

@@ -9,18 +9,29 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import date
 from functools import cache
 from pathlib import Path
 
 from kpispec.confine import database_file, has_magic, outside_root
 from kpispec.diagnostics import Diagnostic, Diagnostics, Loc, Severity
 from kpispec.escaping import link_problem
+from kpispec.files import is_file
 from kpispec.formula.analysis import FormulaInfo, Level, analyze
 from kpispec.formula.parser import parse
 from kpispec.formula.tokens import FormulaSyntaxError
 from kpispec.spec.columns import KnownColumns, matching_files, read_columns, source_format
 from kpispec.spec.loader import Snippet, display_name
-from kpispec.spec.model import Kpi, Project, Source, SpecTest, Target
+from kpispec.spec.model import (
+    FIRST_YEAR,
+    LAST_YEAR,
+    MAX_PERIODS,
+    Kpi,
+    Project,
+    Source,
+    SpecTest,
+    Target,
+)
 from kpispec.spec.suggest import did_you_mean
 
 #: Currencies suggested for a mistyped code (suggesting every ISO code gives odd guesses).
@@ -91,6 +102,21 @@ def literal_password(url: str) -> str | None:
             return f"`{match.group(1)}=`"
         decoded = unquote(decoded)
     return None
+
+
+#: The longest rolling window, per unit: 100 years.
+MAX_WINDOW = {"day": 36_525, "week": 5_218, "month": 1_200}
+
+
+def _period_in_calendar(label: str) -> bool:
+    """Whether a well-formed period label names a real period in the supported years."""
+    from kpispec.engine.periods import parse_user_label  # a calendar, no Polars
+
+    try:
+        parse_user_label(label)
+    except ValueError:
+        return False
+    return True
 
 
 def label_grain(label: str) -> str | None:
@@ -385,6 +411,14 @@ class _Checker:
     def source_path(self, source: Source) -> None:
         loc = source.locs.get("path", source.loc)
         assert source.path is not None
+        if "\x00" in source.path:  # no file system takes it; os.path would raise
+            self.out.add(
+                "E204",
+                "a path cannot hold a NUL character",
+                loc,
+                "remove the \\0 from the path",
+            )
+            return
         if source_format(source) is None:
             self.out.add(
                 "E412",
@@ -482,6 +516,15 @@ class _Checker:
                     kpi.locs.get("source", kpi.loc),
                     did_you_mean(kpi.source, self.sources) or self.sources_hint(),
                 )
+        window = kpi.window
+        if window.kind == "rolling" and window.count > MAX_WINDOW[window.unit]:
+            self.out.add(
+                "E205",
+                f"a window of {window.count:,} {window.unit}s is too long",
+                kpi.locs.get("window", kpi.loc),
+                f"windows reach back at most 100 years ({MAX_WINDOW[window.unit]:,} "
+                f"{window.unit}s); for every row before the period, write window: all",
+            )
         tree = parse_snippet(self.out, kpi.formula)
         if tree is not None:
             info = analyze(tree, Level.KPI, kpi_ids=self.kpis, columns=self.known(source))  # type: ignore[arg-type]
@@ -706,6 +749,32 @@ class _Checker:
                     at.get("baseline", target.loc),
                     f"name a {kpi.grain} period, e.g. {_example_label(str(kpi.grain))}",
                 )
+            elif not _period_in_calendar(target.baseline):
+                self.out.add(
+                    "E506",
+                    f"baseline period {target.baseline!r} is not a date of the calendar "
+                    f"(years {FIRST_YEAR} to {LAST_YEAR})",
+                    at.get("baseline", target.loc),
+                    f"name a {kpi.grain} period, e.g. {_example_label(str(kpi.grain))}",
+                )
+            elif target.by is not None:
+                self.baseline_span(kpi, target, target.baseline, target.by)
+
+    def baseline_span(self, kpi: Kpi, target: Target, baseline: str, by: date) -> None:
+        """The periods from a baseline to the deadline are computed together: bound them."""
+        from kpispec.engine.periods import parse_label, period_index  # a calendar, no Polars
+
+        first = parse_label(baseline)
+        count = period_index(first.grain, by) - first.index + 1
+        if count > MAX_PERIODS:
+            self.out.add(
+                "E508",
+                f"from the baseline period {baseline} to the deadline {by} are {count:,} "
+                f"{first.grain}s; kpispec computes at most {MAX_PERIODS:,} periods of a grain "
+                "at once",
+                target.locs.get("baseline", target.loc),
+                "choose a later baseline period",
+            )
 
     def milestones(self, kpi: Kpi) -> None:
         if len(kpi.targets) < 2:
@@ -755,6 +824,14 @@ class _Checker:
                             test.locs.get("period", test.loc),
                             f"name a {kpi.grain} period, e.g. {_example_label(str(kpi.grain))}",
                         )
+                    elif grain is not None and not _period_in_calendar(test.period):
+                        self.out.add(
+                            "E506",
+                            f"test period {test.period!r} is not a date of the calendar "
+                            f"(years {FIRST_YEAR} to {LAST_YEAR})",
+                            test.locs.get("period", test.loc),
+                            f"name a {kpi.grain} period, e.g. {_example_label(str(kpi.grain))}",
+                        )
 
     def test_rows_file(self, test: SpecTest, source_id: str, rows: str) -> None:
         """A test's CSV of rows: inside the project (E410), and there (E415)."""
@@ -765,7 +842,7 @@ class _Checker:
             if refused is not None:
                 self.out.items.append(refused)
                 return
-        if self.data and not path.is_file():
+        if self.data and not is_file(path):
             self.out.add(
                 "E415",
                 f"test data file {rows!r} does not exist",

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kpispec.confine import glob_paths, has_magic, inside
+from kpispec.files import is_file
 from kpispec.spec.model import Source
 
 SUFFIX_FORMATS = {
@@ -52,9 +53,9 @@ def matching_files(source: Source, within: Path | None = None) -> list[Path]:
         return []
     if has_magic(source.path):
         found = glob_paths(source_base(source), source.path, within)
-        return [p for p in found if p.is_file() or (within and not inside(p, within))]
+        return [p for p in found if is_file(p) or (within and not inside(p, within))]
     path = source_base(source) / source.path
-    return [path] if path.is_file() else []
+    return [path] if is_file(path) else []
 
 
 def read_columns(source: Source, files: list[Path]) -> KnownColumns | None:

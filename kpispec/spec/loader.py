@@ -21,6 +21,7 @@ from typing import Any
 import yaml
 
 from kpispec.diagnostics import Diagnostic, Loc
+from kpispec.files import printable_name
 
 #: Files larger than this are refused (a spec file is text written by people).
 MAX_FILE_BYTES = 2 * 1024 * 1024
@@ -225,12 +226,13 @@ def display_name(path: Path, base: Path | None = None) -> str:
     base = Path(os.path.abspath(base or Path.cwd()))
     absolute = Path(os.path.abspath(path))  # a link keeps its own name
     try:
-        return absolute.relative_to(base).as_posix()
+        shown = absolute.relative_to(base).as_posix()
     except ValueError:
         try:
-            return absolute.relative_to(base.resolve()).as_posix()
+            shown = absolute.relative_to(base.resolve()).as_posix()
         except ValueError:
-            return path.as_posix()
+            shown = path.as_posix()
+    return printable_name(shown)
 
 
 def read_text(path: Path, name: str) -> str:
@@ -405,15 +407,54 @@ class _Builder:
         if tag == "tag:yaml.org,2002:bool":
             return value.lower() == "true"
         if tag == "tag:yaml.org,2002:int":
-            return int(value, 0) if value.startswith(("0o", "0x")) else int(value)
+            return self.integer(node)
         if tag == "tag:yaml.org,2002:float":
             low = value.lower()
             if low.endswith("inf"):
                 return float("-inf") if low.startswith("-") else float("inf")
             if low == ".nan":
                 return float("nan")
-            return float(value)
+            try:
+                return float(value)
+            except ValueError:
+                raise self.tagged_mismatch(node, "a number") from None
         raise self.unknown_tag(node)
+
+    def integer(self, node: yaml.ScalarNode) -> int:
+        """An integer that fits in 64 bits, read without Python's 4,300-digit limit."""
+        text = node.value.strip().replace("_", "")
+        sign = -1 if text.startswith("-") else 1
+        body = text.lstrip("+-")
+        base = 16 if body[:2] in ("0x", "0X") else 8 if body[:2] in ("0o", "0O") else 10
+        digits = body[2:] if base != 10 else body
+        if not digits:
+            raise self.tagged_mismatch(node, "an integer")
+        digits = digits.lstrip("0") or "0"
+        if len(digits) > 25:  # beyond 64 bits in any of the bases; int() is never asked
+            value = None
+        else:
+            try:
+                value = sign * int(digits, base)
+            except ValueError:
+                raise self.tagged_mismatch(node, "an integer") from None
+        if value is None or not -(2**63) <= value < 2**63:
+            shown = node.value if len(node.value) <= 24 else f"{node.value[:24]}..."
+            raise self.error(
+                "E205",
+                f"the integer {shown} is out of range: integers are at most 64 bits (±{2**63 - 1})",
+                node,
+                "write a smaller number, or a decimal such as 1.5e30",
+            )
+        return value
+
+    def tagged_mismatch(self, node: yaml.ScalarNode, kind: str) -> LoadError:
+        tag = node.tag.rsplit(":", 1)[-1]
+        return self.error(
+            "E106",
+            f"the value {node.value[:40]!r} is tagged !!{tag} but is not {kind}",
+            node,
+            "remove the tag, or write the value it promises",
+        )
 
     def mapping(self, node: yaml.MappingNode, path: PathKey, depth: int) -> dict[str, Any]:
         result: dict[str, Any] = {}

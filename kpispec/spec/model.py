@@ -15,6 +15,12 @@ from pathlib import Path
 from kpispec.diagnostics import Loc
 from kpispec.spec.loader import Snippet
 
+#: The calendar kpispec evaluates on: as-of dates and period labels lie in these years.
+FIRST_YEAR, LAST_YEAR = 1000, 9000
+#: At most this many periods of one grain in one evaluation (history, the period a year
+#: earlier and baseline periods together): about 11 years of days, 333 years of months.
+MAX_PERIODS = 4000
+
 
 class Grain(StrEnum):
     DAY = "day"

@@ -132,13 +132,19 @@ def _where(path: tuple[Any, ...]) -> str:
     return "the file" if not path else f"`{key}`" if key else "value"
 
 
+#: "Did you mean" hints for at most this many unknown keys of one file: a file with
+#: thousands of unknown keys holds no typos but something else, and each hint costs.
+MAX_SUGGESTIONS = 100
+
+
 def validate_document(doc: Document, schema_name: str) -> list[Diagnostic]:
     """Every schema problem of ``doc``, one diagnostic each, in file order."""
     validator = _validator(schema_name)
     out: list[Diagnostic] = []
     dedented: dict[Loc, list[str]] = {}
+    budget = [MAX_SUGGESTIONS]
     for error in validator.iter_errors(doc.data):
-        out.extend(_diagnose(doc, error, schema_name, dedented))
+        out.extend(_diagnose(doc, error, schema_name, dedented, budget))
     for i, d in enumerate(out):  # an empty block whose keys were written beside it
         if d.code == "E202" and d.loc in dedented:
             keys = ", ".join(f"`{k}`" for k in dedented[d.loc])
@@ -205,8 +211,13 @@ def _block_above(
 
 
 def _diagnose(
-    doc: Document, error: Any, schema_name: str, dedented: dict[Loc, list[str]]
+    doc: Document,
+    error: Any,
+    schema_name: str,
+    dedented: dict[Loc, list[str]],
+    budget: list[int],
 ) -> Iterator[Diagnostic]:
+    """``budget`` counts down the "did you mean" hints still to compute for ``doc``."""
     path = tuple(error.absolute_path)
     kind = error.validator
     value = error.instance
@@ -221,7 +232,8 @@ def _diagnose(
         for unknown in value:
             if unknown in allowed:
                 continue
-            hint = did_you_mean(unknown, allowed)
+            hint = did_you_mean(unknown, allowed) if budget[0] > 0 else None
+            budget[0] -= 1
             block = _block_above(doc, path, unknown, blocks)
             if block is not None:
                 dedented.setdefault(doc.loc((*path, block)), []).append(unknown)
@@ -459,7 +471,7 @@ def _best_branch(
             length=doc.span(path),
         )
         return
-    yield from _diagnose(doc, best, schema_name, dedented)
+    yield from _diagnose(doc, best, schema_name, dedented, [MAX_SUGGESTIONS])
 
 
 def _as_list(value: Any) -> list[Any]:
