@@ -42,6 +42,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from kpispec.results import Results, to_dict
+
 ROOT = Path(__file__).resolve().parents[1]
 AS_OF = "2026-11-22"
 KPISPEC_BUILD = [sys.executable, "-m", "kpispec", "build"]
@@ -180,11 +182,11 @@ def timed(action: Any, runs: int, scratch: Path) -> list[float]:
     return times
 
 
-def phases(doc: dict[str, Any], scratch: Path) -> None:
+def phases(results: Results, scratch: Path) -> None:
     """The best of three of each phase of `render`, through kpispec's internals."""
+    from kpispec.report import pages as site_pages
     from kpispec.report import site
     from kpispec.report.views import kpi_view
-    from kpispec.results import iter_kpis
 
     def best(action: Any) -> tuple[float, Any]:
         times, result = [], None
@@ -194,9 +196,9 @@ def phases(doc: dict[str, Any], scratch: Path) -> None:
             times.append(time.perf_counter() - start)
         return min(times), result
 
-    views, _ = best(lambda: [kpi_view(c, k, c["locale"]) for c, k in iter_kpis(doc)])
-    pages, _ = best(lambda: site._pages(doc))
-    strings, files = best(lambda: site.render(doc))
+    views, _ = best(lambda: [kpi_view(c, k, c.locale) for c, k in results.kpis()])
+    pages, _ = best(lambda: site_pages._pages(results))
+    strings, files = best(lambda: site_pages.render(results))
     runs = iter(range(3))
     write, _ = best(lambda: site.write_site(files, scratch / f"phase{next(runs)}"))
     print(
@@ -221,8 +223,9 @@ def main() -> None:
         project = folder / "project"
         generate(project, opts.kpis, opts.files, opts.history)
         start = time.perf_counter()
-        doc = kpispec.evaluate(project, as_of=AS_OF)
+        results = kpispec.evaluate(project, as_of=AS_OF)
         evaluated = time.perf_counter() - start
+        doc = to_dict(results)
         validate(doc, opts.kpis, opts.history)
         members = sum(
             len(b["members"]) for c in doc["scorecards"] for k in c["kpis"] for b in k["breakdowns"]
@@ -235,13 +238,13 @@ def main() -> None:
         print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores; {opts.runs} runs each")
 
         probe = folder / "probe"
-        files = kpispec.render(doc, probe)
+        files = kpispec.render(results, probe)
         size = sum(p.stat().st_size for p in probe.rglob("*") if p.is_file())
         print(f"site: {len(files)} files, {size / 2**20:.1f} MiB")
         shutil.rmtree(probe)
 
         def render(out: Path) -> None:
-            kpispec.render(doc, out)
+            kpispec.render(results, out)
 
         def evaluate(out: Path) -> None:
             kpispec.evaluate(project, as_of=AS_OF)
@@ -264,11 +267,11 @@ def main() -> None:
             print(f"{label:22s} best {min(t):.3f}s  median {statistics.median(t):.3f}s")
 
         if opts.profile:
-            phases(doc, folder)
+            phases(results, folder)
             profiler = cProfile.Profile()
             out = folder / "profiled"
             profiler.enable()
-            kpispec.render(doc, out)
+            kpispec.render(results, out)
             profiler.disable()
             for key, count in (("cumulative", 25), ("tottime", 15)):
                 text = io.StringIO()

@@ -298,8 +298,9 @@ def run_kpispec(project: Path) -> dict[str, Any]:
     imported = time.perf_counter()
     loaded = kpispec.load(project)  # what kpispec.evaluate(path) does first
     checked = time.perf_counter()
-    doc = kpispec.evaluate(loaded, as_of=AS_OF)
+    results = kpispec.evaluate(loaded, as_of=AS_OF)
     done = time.perf_counter()
+    doc = kpispec.results.to_dict(results)
     totals, channels = {}, {}
     for card in doc["scorecards"]:
         for kpi in card["kpis"]:

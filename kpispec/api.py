@@ -2,7 +2,8 @@
 
     import kpispec
     loaded = kpispec.load("specs")                      # the checked project
-    doc = kpispec.evaluate(loaded, as_of="2026-11-22")  # the results document (a dict)
+    results = kpispec.evaluate(loaded, as_of="2026-11-22")  # the typed results
+    kpispec.render(results, "site")      # or a saved document: a path, JSON text or data
 
 Problems raise :class:`kpispec.SpecError` (invalid specs) or :class:`kpispec.DataError`
 (a source cannot be read), each carrying its diagnostics.
@@ -10,17 +11,18 @@ Problems raise :class:`kpispec.SpecError` (invalid specs) or :class:`kpispec.Dat
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from kpispec.diagnostics import DataError, Diagnostic, Loc, SpecError
 from kpispec.files import exists
-from kpispec.spec.load import Loaded
-from kpispec.spec.load import load as _load
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # imported on use: rendering a saved document needs no spec nor engine
     from kpispec.engine.periods import Period
+    from kpispec.results import Results
+    from kpispec.spec.load import Loaded
 
 
 def load(
@@ -43,6 +45,8 @@ def load(
                 )
             ]
         )
+    from kpispec.spec.load import load as _load
+
     loaded = _load(path, data=data, allow_outside_root=allow_outside_root, strict=strict)
     if loaded.spec_errors:
         raise SpecError(loaded.spec_errors)
@@ -102,10 +106,12 @@ def evaluate(
     period: str | None = None,
     scorecards: list[str] | None = None,
     allow_outside_root: bool = False,
-) -> dict[str, Any]:
-    """Evaluate every KPI (of the chosen scorecards) and return the results document."""
+) -> Results:
+    """Evaluate every KPI (of the chosen scorecards) and return the typed results
+    (:func:`kpispec.results.to_json` writes them as the results document)."""
     from kpispec.engine.evaluate import evaluate as run
-    from kpispec.results import build
+    from kpispec.engine.results import build
+    from kpispec.spec.load import Loaded
 
     loaded = (
         project
@@ -129,15 +135,45 @@ def _kpi_ids(loaded: Loaded, chosen: list[str] | None) -> list[str]:
     ]
 
 
+def _results(doc: Results | Mapping[str, object] | str | Path) -> Results:
+    """The typed results from a model, a saved document's path, its JSON text or data."""
+    from kpispec.results import Results, from_dict, from_json
+
+    if isinstance(doc, Results):
+        return doc
+    if isinstance(doc, Mapping):
+        return from_dict(doc)
+    if isinstance(doc, str) and doc.lstrip().startswith("{"):
+        return from_json(doc)
+    path = Path(doc)
+    try:
+        text = path.read_bytes()
+    except OSError as exc:
+        raise SpecError(
+            [
+                Diagnostic(
+                    "E100",
+                    f"cannot read {path}: {exc.strerror or exc}",
+                    Loc(str(path)),
+                    "name a results document written by `kpispec eval --format json`",
+                )
+            ]
+        ) from None
+    return from_json(text, where=str(path))
+
+
 def render(
-    doc: dict[str, Any],
+    doc: Results | Mapping[str, object] | str | Path,
     output: str | Path,
     *,
     templates: str | Path | None = None,
     root: str | Path | None = None,
     allow_outside_root: bool = False,
 ) -> list[str]:
-    """Write the static site and the Markdown scorecards of a results document into ``output``.
+    """Write the static site and the Markdown scorecards of the results into ``output``.
+
+    ``doc`` is the typed results of :func:`evaluate`, or a saved results document: its
+    path, its JSON text or its data (validated against the schema; E007 if it is not one).
 
     Refuses (raising an error) to write into a folder that holds anything but a previous
     kpispec build, into ``/`` or a folder holding the project ``root``, and through a
@@ -148,7 +184,7 @@ def render(
 
     try:
         return build(
-            doc,
+            _results(doc),
             Path(output),
             templates=Path(templates) if templates else None,
             root=Path(root) if root is not None else None,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -18,6 +18,7 @@ from kpispec import __version__
 from kpispec.files import exists, is_dir
 
 if TYPE_CHECKING:
+    from kpispec.results import Results
     from kpispec.spec.load import Loaded
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_DATA, EXIT_INTERNAL = 0, 1, 2, 3, 70
@@ -250,9 +251,9 @@ def eval_(
 
         text = to_csv(doc)
     else:
-        from kpispec.results import dumps
+        from kpispec.results import to_json
 
-        text = dumps(doc)
+        text = to_json(doc)
     if output is None:
         typer.echo(text, nl=False)
     else:
@@ -351,7 +352,7 @@ def check(
         text as text_report,
     )
     from kpispec.gate.verdict import FailOn, judge
-    from kpispec.results import dumps
+    from kpispec.results import to_json
 
     try:
         line = FailOn(fail_on)
@@ -362,11 +363,10 @@ def check(
     loaded = _load_or_exit(path, allow_outside_root)
     doc = api.evaluate(loaded, as_of=as_of, period=period, scorecards=scorecard)
     verdict = judge(doc, line)
-    doc_with_verdict = {**doc, "verdict": verdict.to_json()}
     prefix = _spec_prefix(loaded.checked.project.root)
     outputs = {
         CheckFormat.text: lambda: text_report.render(verdict, prefix),
-        CheckFormat.json: lambda: dumps(doc_with_verdict),
+        CheckFormat.json: lambda: to_json(doc, verdict=verdict.to_json()),
         CheckFormat.junit: lambda: junit_report.render(verdict, prefix),
         CheckFormat.github: lambda: github.render(verdict, prefix),
         CheckFormat.markdown: lambda: md_report.render(verdict, doc),
@@ -464,7 +464,7 @@ def serve(
         loaded = _load_or_exit(path, allow_outside_root)
         root = loaded.checked.project.root
 
-        def publish(doc: dict[str, Any]) -> None:
+        def publish(doc: Results) -> None:
             api.render(
                 doc, site, templates=templates, root=root, allow_outside_root=allow_outside_root
             )

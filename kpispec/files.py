@@ -45,3 +45,17 @@ def printable_name(name: str) -> str:
         return name
     except UnicodeEncodeError:
         return name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
+def data_dir(name: str) -> Path:
+    """A folder shipped with kpispec: ``schemas`` or ``templates``.
+
+    An installed wheel carries them inside the package (``kpispec/_data``); a source
+    checkout has them at the top of the repository.
+    """
+    from importlib import resources
+
+    packaged = resources.files("kpispec") / "_data" / name
+    if packaged.is_dir():
+        return Path(str(packaged))
+    return Path(__file__).resolve().parents[1] / name

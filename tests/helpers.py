@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 
 def write_files(folder: Path, files: dict[str, str] | dict[str, str | bytes]) -> Path:
@@ -27,3 +28,11 @@ def line_of(text: str, needle: str, *, whole: bool = True) -> int:
     ]
     assert len(found) == 1, (needle, found)
     return found[0]
+
+
+def evaluate_doc(*args: Any, **kwargs: Any) -> dict[str, Any]:
+    """``kpispec.evaluate`` as the results document's JSON data (``eval --format json``)."""
+    import kpispec
+    from kpispec.results import to_dict
+
+    return to_dict(kpispec.evaluate(*args, **kwargs))

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from helpers import write_files
+from helpers import evaluate_doc, write_files
 
 import kpispec
 from kpispec.diagnostics import DataError, KpispecError, SpecError
@@ -88,7 +88,7 @@ def test_a_thousand_term_sum_is_a_diagnostic_not_a_recursion_error(tmp_path: Pat
 def test_a_long_chain_below_the_limit_evaluates(tmp_path: Path) -> None:
     # 250 times sum(x) in January 2026: 250 * (1 + 2) = 750
     project(tmp_path, kpi(" + ".join(["sum(x)"] * 250)))
-    assert value_of(kpispec.evaluate(tmp_path, as_of="2026-02-01")) == 750
+    assert value_of(evaluate_doc(tmp_path, as_of="2026-02-01")) == 750
 
 
 @pytest.mark.parametrize(
@@ -117,7 +117,7 @@ def test_integer_arithmetic_does_not_wrap(tmp_path: Path) -> None:
             "s.csv": csv,
         },
     )
-    doc = kpispec.evaluate(tmp_path, as_of="2026-02-01")
+    doc = evaluate_doc(tmp_path, as_of="2026-02-01")
     assert value_of(doc, "k") == 2.0**63
     assert value_of(doc, "m") == 2.0**64  # (2**63 - 1) * 2, rounded to a double
     assert value_of(doc, "n") == 2.0**63  # -(-2**63), which no 64-bit integer holds
@@ -126,7 +126,7 @@ def test_integer_arithmetic_does_not_wrap(tmp_path: Path) -> None:
 def test_round_with_absurd_digits(tmp_path: Path) -> None:
     # January: (1 + 2) / 3 = 1; rounding to 1e300 decimals changes nothing
     project(tmp_path, kpi("round(sum(x) / 3, 1e300)"))
-    assert value_of(kpispec.evaluate(tmp_path, as_of="2026-02-01")) == 1
+    assert value_of(evaluate_doc(tmp_path, as_of="2026-02-01")) == 1
 
 
 # ---------------------------------------------------------------- YAML
@@ -209,10 +209,10 @@ def test_the_calendar_on_both_sides(
 ) -> None:
     project(tmp_path, kpi("sum(x)"))
     if ok:
-        kpispec.evaluate(tmp_path, as_of=as_of, period=period)
+        evaluate_doc(tmp_path, as_of=as_of, period=period)
     else:
         with pytest.raises(SpecError) as exc:
-            kpispec.evaluate(tmp_path, as_of=as_of, period=period)
+            evaluate_doc(tmp_path, as_of=as_of, period=period)
         assert codes(exc) == ["E001"]
 
 
@@ -224,7 +224,7 @@ def test_far_as_of_with_a_baseline_is_bounded(tmp_path: Path) -> None:
     )
     kpispec.load(tmp_path)  # valid: the baseline is near the deadline
     with pytest.raises(SpecError) as exc:
-        kpispec.evaluate(tmp_path, as_of="9000-12-31")
+        evaluate_doc(tmp_path, as_of="9000-12-31")
     assert codes(exc) == ["E508"]
     assert "83,699 months" in exc.value.diagnostics[0].message  # 9000-11 - 2026-01 + 1
 
@@ -270,7 +270,7 @@ def test_huge_durations(tmp_path: Path) -> None:
     write_files(
         tmp_path, {"kpispec.yaml": PROJECT, "s.yaml": spec(kpi("sum(x)"), sources), "s.csv": CSV}
     )
-    doc = kpispec.evaluate(tmp_path, as_of="2026-02-01")
+    doc = evaluate_doc(tmp_path, as_of="2026-02-01")
     assert value_of(doc) == 3  # 1 + 2 in January, and never stale
     assert not doc["scorecards"][0]["kpis"][0]["stale"]
     project(tmp_path, kpi("sum(x)", ", window: 1201 months"))
@@ -278,7 +278,7 @@ def test_huge_durations(tmp_path: Path) -> None:
         kpispec.load(tmp_path)
     assert codes(exc) == ["E205"]
     project(tmp_path, kpi("sum(x)", ", window: 1200 months"))
-    assert value_of(kpispec.evaluate(tmp_path, as_of="2026-02-01")) == 3
+    assert value_of(evaluate_doc(tmp_path, as_of="2026-02-01")) == 3
 
 
 # ---------------------------------------------------------------- data
@@ -287,7 +287,7 @@ def test_huge_durations(tmp_path: Path) -> None:
 @pytest.mark.parametrize("csv", ["at,x,ch\n", "at,x,ch\n2026-01-05,,a\n", "at,x,ch\n,,\n"])
 def test_csv_without_values_is_no_data(tmp_path: Path, csv: str) -> None:
     project(tmp_path, kpi("sum(x)", ", target: {min: 1, by: 2026-12-31}"), csv=csv)
-    doc = kpispec.evaluate(tmp_path, as_of="2026-02-01")
+    doc = evaluate_doc(tmp_path, as_of="2026-02-01")
     [k] = doc["scorecards"][0]["kpis"]
     assert (k["value"], k["status"]) == (None, "no_data")
 
@@ -298,7 +298,7 @@ def test_parquet_time_column_of_numbers_is_an_error(tmp_path: Path, times: list)
     write_files(tmp_path, {"kpispec.yaml": PROJECT, "s.yaml": spec(kpi("sum(x)"), sources)})
     pl.DataFrame({"at": times, "x": [1, 2]}).write_parquet(tmp_path / "s.parquet")
     with pytest.raises(DataError) as exc:
-        kpispec.evaluate(tmp_path, as_of="2026-02-01")
+        evaluate_doc(tmp_path, as_of="2026-02-01")
     assert codes(exc) == ["D105"]
     assert "`at`" in exc.value.diagnostics[0].message
 
@@ -315,7 +315,7 @@ def test_huge_values_are_formatted(value: float) -> None:
 def test_huge_values_through_eval_check_and_build(tmp_path: Path) -> None:
     # the largest x in January is 2; doubling 1e30 is exact in binary floating point
     project(tmp_path, kpi("max(x) * 1e30", ", unit: currency, target: {min: 1, by: 2026-12-31}"))
-    doc = kpispec.evaluate(tmp_path, as_of="2026-02-01")
+    doc = evaluate_doc(tmp_path, as_of="2026-02-01")
     assert value_of(doc) == 2e30
     kpispec.render(doc, tmp_path / "site")
     page = (tmp_path / "site" / "kpi" / "k.html").read_text("utf-8")
@@ -337,7 +337,7 @@ def test_a_file_name_too_long(tmp_path: Path) -> None:
     write_files(tmp_path, {"kpispec.yaml": PROJECT, "s.yaml": spec(kpi("sum(x)"), sources)})
     kpispec.load(tmp_path, data=False)
     with pytest.raises(KpispecError):
-        kpispec.evaluate(tmp_path, as_of="2026-02-01")
+        evaluate_doc(tmp_path, as_of="2026-02-01")
     with pytest.raises(SpecError) as exc:
         kpispec.load(tmp_path / ("b" * 300))
     assert codes(exc) == ["E100"]
@@ -346,7 +346,7 @@ def test_a_file_name_too_long(tmp_path: Path) -> None:
 def test_a_spec_file_name_that_is_not_utf8(tmp_path: Path) -> None:
     project(tmp_path, kpi("sum(x)"))
     os.rename(tmp_path / "s.yaml", os.path.join(os.fsencode(tmp_path), b"\xff.yaml"))
-    doc = kpispec.evaluate(tmp_path, as_of="2026-02-01")
+    doc = evaluate_doc(tmp_path, as_of="2026-02-01")
     assert doc["scorecards"][0]["kpis"][0]["file"] == "\ufffd.yaml"
     kpispec.render(doc, tmp_path / "site")
 
@@ -381,7 +381,7 @@ def test_breakdown_is_capped_on_the_site(tmp_path: Path) -> None:
 def test_many_members_make_a_small_page_and_a_full_document(tmp_path: Path) -> None:
     rows = "".join(f"2026-01-{1 + i % 28:02d},{i},m{i}\n" for i in range(3000))
     project(tmp_path, kpi("count(*)", ", unit: count, dimensions: [ch]"), csv="at,x,ch\n" + rows)
-    doc = kpispec.evaluate(tmp_path, as_of="2026-02-01")
+    doc = evaluate_doc(tmp_path, as_of="2026-02-01")
     [k] = doc["scorecards"][0]["kpis"]
     assert len(k["breakdowns"][0]["members"]) == 3000
     kpispec.render(doc, tmp_path / "site")
@@ -425,7 +425,7 @@ def test_a_glob_matching_a_file_name_that_is_not_utf8(tmp_path: Path) -> None:
     (tmp_path / "d" / "a.csv").write_text(CSV)
     Path(os.fsdecode(os.path.join(os.fsencode(tmp_path / "d"), b"\xff.csv"))).write_text(CSV)
     with pytest.raises(DataError) as exc:
-        kpispec.evaluate(tmp_path, as_of="2026-02-01")
+        evaluate_doc(tmp_path, as_of="2026-02-01")
     assert codes(exc) == ["D102"]
     assert "\ufffd.csv: its name is not UTF-8" in exc.value.diagnostics[0].message
 
@@ -447,7 +447,7 @@ def test_charts_of_the_largest_doubles() -> None:
 
 def test_a_deadline_on_the_last_day_python_knows(tmp_path: Path) -> None:
     project(tmp_path, kpi("sum(x)", ", target: {min: 1, by: 9999-12-31}"))
-    doc = kpispec.evaluate(tmp_path, as_of="2026-02-01")
+    doc = evaluate_doc(tmp_path, as_of="2026-02-01")
     assert doc["scorecards"][0]["kpis"][0]["status"] == "met"  # 3 >= 1
 
 

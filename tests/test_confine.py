@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from helpers import evaluate_doc
 from pg import PostgresServer, running_server
 
 import kpispec
@@ -117,10 +118,10 @@ def test_api_refuses_a_glob_match_that_leads_outside_and_the_flag_lifts_it(
     (root / "data" / "a.csv").write_text("started_at\n2026-01-05\n")
     (root / "data" / "b.csv").symlink_to(outside)
     with pytest.raises(kpispec.SpecError) as refused:
-        kpispec.evaluate(root, as_of=AS_OF)
+        evaluate_doc(root, as_of=AS_OF)
     assert codes(refused) == ["E410"]
     assert "data/b.csv is a symlink to" in refused.value.diagnostics[0].message
-    doc = kpispec.evaluate(root, as_of=AS_OF, allow_outside_root=True)
+    doc = evaluate_doc(root, as_of=AS_OF, allow_outside_root=True)
     assert january(doc) == 1 + 3  # a.csv's row and the three of the outside file
 
 
@@ -135,7 +136,7 @@ def test_a_file_that_becomes_an_outside_symlink_after_validation_is_not_read(
     assert loaded.ok
     (root / "data" / "b.csv").symlink_to(tmp_path / "outside.csv")
     with pytest.raises(kpispec.SpecError) as refused:
-        kpispec.evaluate(loaded, as_of=AS_OF)
+        evaluate_doc(loaded, as_of=AS_OF)
     assert codes(refused) == ["E410"]
 
 
@@ -177,7 +178,7 @@ def test_sqlite_reads_and_refuses_to_write(tmp_path: Path) -> None:
     root = tmp_path / "project"
     db = sqlite_rows(root / "data" / "s.db", 4)
     sql_project(root, "sqlite:///data/s.db", "select started_at from sessions")
-    assert january(kpispec.evaluate(root, as_of=AS_OF)) == 4
+    assert january(evaluate_doc(root, as_of=AS_OF)) == 4
     for sql in [
         "insert into sessions values ('2026-01-09') returning started_at",
         "delete from sessions returning started_at",
@@ -185,7 +186,7 @@ def test_sqlite_reads_and_refuses_to_write(tmp_path: Path) -> None:
     ]:
         sql_project(root, "sqlite:///data/s.db", sql)
         with pytest.raises(kpispec.DataError) as refused:
-            kpispec.evaluate(root, as_of=AS_OF)
+            evaluate_doc(root, as_of=AS_OF)
         assert codes(refused) == ["D109"], sql
         assert count_sqlite(db) == 4
 
@@ -195,7 +196,7 @@ def test_sqlite_url_options_cannot_reopen_the_file_for_writing(tmp_path: Path) -
     sqlite_rows(root / "data" / "s.db", 1)
     sql_project(root, "sqlite:///data/new.db?mode=rwc&", "select 1 as started_at")
     with pytest.raises(kpispec.DataError) as refused:
-        kpispec.evaluate(root, as_of=AS_OF)
+        evaluate_doc(root, as_of=AS_OF)
     assert codes(refused) == ["D106"]
     assert sorted(p.name for p in (root / "data").iterdir()) == ["s.db"]
 
@@ -211,7 +212,7 @@ def test_duckdb_file_is_read_only_and_cannot_reach_files(tmp_path: Path) -> None
     )
     conn.close()
     sql_project(root, "duckdb:///data/s.duckdb", "select started_at from sessions")
-    assert january(kpispec.evaluate(root, as_of=AS_OF)) == 3
+    assert january(evaluate_doc(root, as_of=AS_OF)) == 3
     (tmp_path / "outside.csv").write_text("started_at\n2026-01-05\n")
     for sql in [
         "create table t as select 1 as started_at",
@@ -221,7 +222,7 @@ def test_duckdb_file_is_read_only_and_cannot_reach_files(tmp_path: Path) -> None
     ]:
         sql_project(root, "duckdb:///data/s.duckdb", sql)
         with pytest.raises(kpispec.DataError) as refused:
-            kpispec.evaluate(root, as_of=AS_OF)
+            evaluate_doc(root, as_of=AS_OF)
         assert codes(refused) == ["D109"], sql
     assert not (tmp_path / "stolen.csv").exists()
     check = duckdb.connect(str(root / "data" / "s.duckdb"), read_only=True)
@@ -281,7 +282,7 @@ def test_postgres_query_cannot_write(
     monkeypatch.setenv("KPISPEC_TEST_PG_URL", pg.url)
     root = sql_project(tmp_path / "project", "${KPISPEC_TEST_PG_URL}", sql.replace('"', '\\"'))
     with pytest.raises(kpispec.DataError) as refused:
-        kpispec.evaluate(root, as_of=AS_OF)
+        evaluate_doc(root, as_of=AS_OF)
     (d,) = refused.value.diagnostics
     assert d.code in ("D109", "D107"), d
     assert d.loc.line == 7 and d.loc.file.endswith("web.yaml")
@@ -296,7 +297,7 @@ def test_postgres_write_attempts_are_named_as_such(
     monkeypatch.setenv("KPISPEC_TEST_PG_URL", pg.url)
     root = sql_project(tmp_path / "project", "${KPISPEC_TEST_PG_URL}", sql)
     with pytest.raises(kpispec.DataError) as refused:
-        kpispec.evaluate(root, as_of=AS_OF)
+        evaluate_doc(root, as_of=AS_OF)
     assert codes(refused) == ["D109"], refused.value.diagnostics[0].message
 
 
@@ -306,7 +307,7 @@ def test_postgres_reads_in_a_read_only_transaction(
     monkeypatch.setenv("KPISPEC_TEST_PG_URL", pg.url)
     sql = "select started_at from sessions where current_setting('transaction_read_only') = 'on'"
     root = sql_project(tmp_path / "project", "${KPISPEC_TEST_PG_URL}", sql)
-    assert january(kpispec.evaluate(root, as_of=AS_OF)) == 5
+    assert january(evaluate_doc(root, as_of=AS_OF)) == 5
 
 
 def test_cli_names_the_source_and_exits_3(pg: PostgresServer, tmp_path: Path) -> None:

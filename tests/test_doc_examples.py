@@ -50,11 +50,11 @@ PY_EXAMPLES = [
 def test_python_example(page: Path, line: int, code: str, tmp_path: Path, monkeypatch) -> None:
     """Python examples run as written, from a folder laid out like the repository."""
     import kpispec
-    from kpispec.results import dumps
+    from kpispec.results import to_json
 
     for name in ("specs", "schemas"):
         (tmp_path / name).symlink_to(ROOT / name)
     doc = kpispec.evaluate(ROOT / "specs", as_of="2026-11-22")
-    (tmp_path / "results.json").write_text(dumps(doc), encoding="utf-8")
+    (tmp_path / "results.json").write_text(to_json(doc), encoding="utf-8")
     monkeypatch.chdir(tmp_path)
     exec(compile(code, f"{page.name}:{line}", "exec"), {"__name__": "__example__"})

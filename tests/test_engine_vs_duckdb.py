@@ -35,6 +35,7 @@ from typing import Any
 import duckdb
 import polars as pl
 import pytest
+from helpers import evaluate_doc
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -497,7 +498,7 @@ def events_project(tmp_path_factory: pytest.TempPathFactory):
         {"ev": df},
         history=HISTORY,
     )
-    doc = kpispec.evaluate(str(root), as_of=AS_OF)
+    doc = evaluate_doc(str(root), as_of=AS_OF)
     duck = Duck()
     duck.view("t", root / "ev.parquet")
     return kpis_by_id(doc), duck, df
@@ -599,7 +600,7 @@ def test_round_is_half_away_from_zero(tmp_path: Path) -> None:
     )
     got = {
         k: v["series"][0]["value"]
-        for k, v in kpis_by_id(kpispec.evaluate(str(tmp_path), as_of=AS_OF)).items()
+        for k, v in kpis_by_id(evaluate_doc(str(tmp_path), as_of=AS_OF)).items()
     }
     expected = [0.3, -0.3, 3.0, -3.0, 1.0, 2.0, -0.8, 0.1]
     # 0.125 rounded to 1 decimal is 0.1 (not a tie); 0.25 -> 0.3 and -0.75 -> -0.8 (ties)
@@ -623,7 +624,7 @@ def test_round_with_a_negative_digits_argument(tmp_path: Path) -> None:
         history=1,
     )
     try:
-        doc = kpispec.evaluate(str(tmp_path), as_of=AS_OF)
+        doc = evaluate_doc(str(tmp_path), as_of=AS_OF)
     except kpispec.SpecError:
         return  # rejected with a diagnostic: fine
     assert kpis_by_id(doc)["r"]["series"][0]["value"] == 1230.0
@@ -848,7 +849,7 @@ def window_project(tmp_path_factory: pytest.TempPathFactory):
         history=WINDOW_HISTORY,
         csv=["customers"],
     )
-    doc = kpispec.evaluate(str(root), as_of=AS_OF)
+    doc = evaluate_doc(str(root), as_of=AS_OF)
     duck = Duck()
     duck.view("t", root / "ev.parquet")
     duck.view("c", root / "customers.parquet")
@@ -927,7 +928,7 @@ def test_month_windows_on_day_and_week_grains(tmp_path: Path, case: Case) -> Non
     )
     duck = Duck()
     duck.view("t", tmp_path / "ev.parquet")
-    check_case(kpis_by_id(kpispec.evaluate(str(tmp_path), as_of=AS_OF)), duck, case, history)
+    check_case(kpis_by_id(evaluate_doc(str(tmp_path), as_of=AS_OF)), duck, case, history)
 
 
 # --------------------------------------------------------------------------- grains
@@ -976,8 +977,7 @@ def grain_project(tmp_path_factory: pytest.TempPathFactory):
     duck = Duck()
     duck.view("t", root / "ev.parquet")
     return {
-        as_of: kpis_by_id(kpispec.evaluate(str(root), as_of=as_of))
-        for as_of in (AS_OF, "2027-01-12")
+        as_of: kpis_by_id(evaluate_doc(str(root), as_of=as_of)) for as_of in (AS_OF, "2027-01-12")
     }, duck
 
 
@@ -1114,7 +1114,7 @@ def dimension_project(tmp_path_factory: pytest.TempPathFactory):
     )
     duck = Duck()
     duck.view("t", root / "ev.parquet")
-    return kpis_by_id(kpispec.evaluate(str(root), as_of=AS_OF)), duck
+    return kpis_by_id(evaluate_doc(str(root), as_of=AS_OF)), duck
 
 
 @pytest.mark.parametrize("case", DIMENSION_CASES, ids=[c.id for c in DIMENSION_CASES])
@@ -1289,7 +1289,7 @@ def derived_project(tmp_path_factory: pytest.TempPathFactory):
     duck = Duck()
     for name in tables:
         duck.view(name, root / f"{name}.parquet")
-    return kpis_by_id(kpispec.evaluate(str(root), as_of=AS_OF)), duck
+    return kpis_by_id(evaluate_doc(str(root), as_of=AS_OF)), duck
 
 
 def derived_expected(duck: Duck, kpi_id: str, ps: list[Period], where: str | None = None):
@@ -1445,7 +1445,7 @@ def filter_project(tmp_path_factory: pytest.TempPathFactory):
     )
     duck = Duck()
     duck.view("t", root / "f.parquet")
-    return kpis_by_id(kpispec.evaluate(str(root), as_of=AS_OF)), duck
+    return kpis_by_id(evaluate_doc(str(root), as_of=AS_OF)), duck
 
 
 @pytest.mark.parametrize("case", FILTER_CASES, ids=[c.id for c in FILTER_CASES])
@@ -1469,7 +1469,7 @@ def test_period_variables_in_filter_keys(tmp_path: Path, where: str) -> None:
     case = Case("k", kpi, "count(*)", window="all", where="ts >= $ps and ts < $pe")
     duck = Duck()
     duck.view("t", tmp_path / "f.parquet")
-    kpis = kpis_by_id(kpispec.evaluate(str(tmp_path), as_of=AS_OF))
+    kpis = kpis_by_id(evaluate_doc(str(tmp_path), as_of=AS_OF))
     check_case(kpis, duck, case, 6)
     check_breakdowns(kpis["k"], duck, case, periods("month", 6))
 
@@ -1615,7 +1615,7 @@ def oslo_project(tmp_path_factory: pytest.TempPathFactory):
     duck.view("t", root / "local.parquet", ["ts"])
     duck.view("ny", root / "local.parquet", ["ts"], zone="America/New_York")
     duck.view("utc", root / "utc.parquet")
-    docs = {as_of: kpis_by_id(kpispec.evaluate(str(root), as_of=as_of)) for as_of in OSLO_AS_OF}
+    docs = {as_of: kpis_by_id(evaluate_doc(str(root), as_of=as_of)) for as_of in OSLO_AS_OF}
     return docs, duck
 
 
@@ -1666,7 +1666,7 @@ def test_naive_time_in_the_spring_forward_gap_is_still_counted(tmp_path: Path) -
         history=3,
         timezone=OSLO,
     )
-    series = kpis_by_id(kpispec.evaluate(str(tmp_path), as_of="2026-03-30"))["n"]["series"]
+    series = kpis_by_id(evaluate_doc(str(tmp_path), as_of="2026-03-30"))["n"]["series"]
     assert [(r["period"], r["value"]) for r in series] == [
         ("2026-03-27", 0),
         ("2026-03-28", 0),
@@ -1756,7 +1756,7 @@ def test_random_tables_agree_with_duckdb(
         )
         duck = Duck()
         duck.view("t", root / "ev.parquet")
-        kpis = kpis_by_id(kpispec.evaluate(str(root), as_of=AS_OF))
+        kpis = kpis_by_id(evaluate_doc(str(root), as_of=AS_OF))
         check = Case("k", kpi, sql, window=window)
         check_case(kpis, duck, check, HYPO_HISTORY)
         check_breakdowns(kpis["k"], duck, check, periods("month", HYPO_HISTORY))

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 from bs4 import BeautifulSoup
-from helpers import write_files
+from helpers import evaluate_doc, write_files
 
 import kpispec
 from kpispec.escaping import json_lines, link_problem, markdown_text, one_line, xml_text
@@ -397,7 +397,7 @@ def test_owners_sharing_a_page_name_get_a_page_each(site: Path) -> None:
 def test_rendering_a_foreign_document_drops_bad_links(project: Path, tmp_path: Path) -> None:
     """A results document from elsewhere is not validated: the renderer still emits no
     disallowed href (the link's title is shown as text)."""
-    doc = kpispec.evaluate(project, as_of=AS_OF)
+    doc = evaluate_doc(project, as_of=AS_OF)
     kpi = doc["scorecards"][0]["kpis"][0]
     kpi["links"] = [
         {"url": "JaVaScRiPt:alert(1)", "title": "click"},

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from helpers import evaluate_doc
 from polars.testing import assert_frame_equal
 
 import kpispec
@@ -20,7 +21,7 @@ AS_OF = "2026-11-22"
 
 @pytest.fixture(scope="module")
 def doc() -> dict:
-    return kpispec.evaluate(SPECS, as_of=AS_OF)
+    return evaluate_doc(SPECS, as_of=AS_OF)
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:

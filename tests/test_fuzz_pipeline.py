@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 import yaml
+from helpers import evaluate_doc
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -44,7 +45,7 @@ def pipeline(spec: Path, as_of: str, period: str | None, out: Path) -> dict[str,
     """Load, evaluate, render and test; None when a KpispecError stopped it (as it may)."""
     try:
         loaded = kpispec.load(spec)
-        doc = kpispec.evaluate(loaded, as_of=as_of, period=period)
+        doc = evaluate_doc(loaded, as_of=as_of, period=period)
         kpispec.render(doc, out)
         run_tests(loaded.checked, as_of=parse_as_of(as_of), scorecards=loaded.selected)
     except KpispecError:

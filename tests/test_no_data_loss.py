@@ -27,7 +27,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from helpers import write_files
+from helpers import evaluate_doc, write_files
 
 import kpispec
 from kpispec import outputs
@@ -198,7 +198,7 @@ def test_render_api_refuses_a_symlink_out_of_the_project(tmp_path: Path) -> None
     outside = tmp_path / "outside"
     outside.mkdir()
     (root / "site").symlink_to(outside)
-    doc = kpispec.evaluate(root, as_of=AS_OF)
+    doc = evaluate_doc(root, as_of=AS_OF)
     with pytest.raises(kpispec.KpispecError) as info:
         kpispec.render(doc, root / "site", root=root)
     assert info.value.diagnostics[0].code == "E410"

@@ -18,9 +18,7 @@ from typing import Any
 
 import polars as pl
 import pytest
-from helpers import line_of, write_files
-
-import kpispec
+from helpers import evaluate_doc, line_of, write_files
 
 FLIGHTS = Path(__file__).resolve().parent / "fixtures" / "nycflights13" / "flights_ewr_ua.csv"
 ZONE = "America/New_York"
@@ -84,7 +82,7 @@ def _project(tmp: Path, fmt: str, time: str) -> Path:
 def _daily(root: Path) -> dict[str, float | None]:
     out: dict[str, float | None] = {}
     for last in BLOCKS:
-        doc = kpispec.evaluate(root, period=last.isoformat())
+        doc = evaluate_doc(root, period=last.isoformat())
         (kpi,) = doc["scorecards"][0]["kpis"]
         out.update({p["period"]: p["value"] for p in kpi["series"]})
     return out
@@ -114,7 +112,7 @@ def test_date_only_text_is_local_midnight_not_utc(tmp_path: Path) -> None:
             ),
         },
     )
-    doc = kpispec.evaluate(root, period="2013-03-02")
+    doc = evaluate_doc(root, period="2013-03-02")
     series = {p["period"]: p["value"] for p in doc["scorecards"][0]["kpis"][0]["series"]}
     assert series == {"2013-02-28": 0.0, "2013-03-01": 2.0, "2013-03-02": 1.0}
 
@@ -174,7 +172,7 @@ def test_rows_around_the_clock_changes(tmp_path: Path, fmt: str) -> None:
 def _daily_at(root: Path, lasts: list[str]) -> dict[str, float | None]:
     out: dict[str, float | None] = {}
     for last in lasts:
-        doc = kpispec.evaluate(root, period=last)
+        doc = evaluate_doc(root, period=last)
         out.update({p["period"]: p["value"] for p in doc["scorecards"][0]["kpis"][0]["series"]})
     return out
 
@@ -334,7 +332,7 @@ kpis:
 
 
 def _kpis(root: Path, *, as_of: str | None = None, period: str | None = None) -> dict[str, Any]:
-    doc = kpispec.evaluate(root, as_of=as_of, period=period)
+    doc = evaluate_doc(root, as_of=as_of, period=period)
     return {k["id"]: k for card in doc["scorecards"] for k in card["kpis"]}
 
 

@@ -33,7 +33,7 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 from bs4 import BeautifulSoup, Tag
-from helpers import line_of, write_files
+from helpers import evaluate_doc, line_of, write_files
 
 import kpispec
 
@@ -461,7 +461,7 @@ def test_build_writes_every_page_badge_and_markdown_scorecard(site: Path) -> Non
 def test_render_api_writes_the_same_site_as_the_command_line(
     tiny: dict[str, Path], tmp_path: Path
 ) -> None:
-    doc = kpispec.evaluate(tiny["project"], as_of=AS_OF)
+    doc = evaluate_doc(tiny["project"], as_of=AS_OF)
     written = kpispec.render(doc, tmp_path / "api")
     assert written == sorted(written)
     assert set(written) == set(all_files(tmp_path / "api")) - {".kpispec-site.json"}
@@ -1137,7 +1137,7 @@ def test_render_api_refuses_a_folder_holding_a_users_file(
 ) -> None:
     (tmp_path / "out").mkdir()
     (tmp_path / "out" / "index.html").write_text("mine\n", encoding="utf-8")
-    doc = kpispec.evaluate(tiny["project"], as_of=AS_OF)
+    doc = evaluate_doc(tiny["project"], as_of=AS_OF)
     with pytest.raises(kpispec.KpispecError) as info:
         kpispec.render(doc, tmp_path / "out")
     assert "index.html" in str(info.value.diagnostics[0].message)

@@ -27,8 +27,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-
-import kpispec
+from helpers import evaluate_doc
 
 ROOT = Path(__file__).resolve().parents[1]
 SPECS = ROOT / "specs"
@@ -70,7 +69,7 @@ def example(tmp_path_factory: pytest.TempPathFactory) -> Example:
         timeout=300,
     )
     assert result.returncode == 0, result.stderr
-    doc = kpispec.evaluate(SPECS, as_of=AS_OF)
+    doc = evaluate_doc(SPECS, as_of=AS_OF)
     pairs = [(card, kpi) for card in doc["scorecards"] for kpi in card["kpis"]]
     assert pairs, "the example project has no KPI"
     card, kpi = next(

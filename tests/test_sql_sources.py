@@ -28,6 +28,7 @@ from uuid import UUID
 from zoneinfo import ZoneInfo
 
 import pytest
+from helpers import evaluate_doc
 from pg import PostgresServer, free_port, running_server
 
 import kpispec
@@ -414,12 +415,12 @@ def test_postgres_expected_values_agree_with_sql(pg: PostgresServer) -> None:
 
 
 def test_postgres_every_kpi(pg_project: Path) -> None:
-    doc = kpispec.evaluate(pg_project, as_of=AS_OF)
+    doc = evaluate_doc(pg_project, as_of=AS_OF)
     assert_all_kpis(doc)
 
 
 def test_postgres_dimension_breakdown(pg_project: Path) -> None:
-    doc = kpispec.evaluate(pg_project, as_of=AS_OF)
+    doc = evaluate_doc(pg_project, as_of=AS_OF)
     assert_channel_breakdown(doc)
 
 
@@ -434,7 +435,7 @@ def test_postgres_url_from_parts(pg: PostgresServer, tmp_path: Path, monkeypatch
     folder = write_project(
         tmp_path / "project", url, sql="select * from sessions where channel = 'paid'"
     )
-    doc = kpispec.evaluate(folder, as_of=AS_OF)
+    doc = evaluate_doc(folder, as_of=AS_OF)
     assert series(doc, "sessions") == expected([r for r in ROWS if r.channel == "paid"])["sessions"]
 
 
@@ -481,7 +482,7 @@ def sqlite_db(tmp_path: Path) -> Path:
 
 def test_sqlite_every_kpi(sqlite_db: Path) -> None:
     folder = write_project(sqlite_db, "sqlite:///data/sessions.db", columns=SQLITE_COLUMNS)
-    doc = kpispec.evaluate(folder, as_of=AS_OF)
+    doc = evaluate_doc(folder, as_of=AS_OF)
     assert_all_kpis(doc)
 
 
@@ -495,7 +496,7 @@ def test_sqlite_offset_text_undeclared(sqlite_db: Path) -> None:
     (folder / "web.yaml").write_text(
         (folder / "web.yaml").read_text().split("  - id: conversion_rate")[0]
     )
-    doc = kpispec.evaluate(folder, as_of=AS_OF)
+    doc = evaluate_doc(folder, as_of=AS_OF)
     assert series(doc, "sessions") == expected(ROWS)["sessions"]
 
 
@@ -507,7 +508,7 @@ def test_sqlite_every_kpi_naive_time(sqlite_db: Path) -> None:
     folder = write_project(
         sqlite_db, "sqlite:///data/sessions.db", columns=SQLITE_NAIVE_COLUMNS, time="local_started"
     )
-    doc = kpispec.evaluate(folder, as_of=AS_OF)
+    doc = evaluate_doc(folder, as_of=AS_OF)
     assert_all_kpis(doc, month_of_naive)
 
 
@@ -515,7 +516,7 @@ def test_sqlite_dimension_breakdown(sqlite_db: Path) -> None:
     folder = write_project(
         sqlite_db, "sqlite:///data/sessions.db", columns=SQLITE_NAIVE_COLUMNS, time="local_started"
     )
-    doc = kpispec.evaluate(folder, as_of=AS_OF)
+    doc = evaluate_doc(folder, as_of=AS_OF)
     assert_channel_breakdown(doc, month_of_naive)
 
 
@@ -526,9 +527,9 @@ def test_sqlite_absolute_path(tmp_path: Path) -> None:
         tmp_path / "project", f"sqlite:///{db}", columns=SQLITE_NAIVE_COLUMNS, time="local_started"
     )
     with pytest.raises(kpispec.SpecError) as refused:  # outside the project root
-        kpispec.evaluate(folder, as_of=AS_OF)
+        evaluate_doc(folder, as_of=AS_OF)
     assert [d.code for d in refused.value.diagnostics] == ["E410"]
-    doc = kpispec.evaluate(folder, as_of=AS_OF, allow_outside_root=True)
+    doc = evaluate_doc(folder, as_of=AS_OF, allow_outside_root=True)
     assert series(doc, "sessions") == expected_local_sessions(ROWS)
 
 
@@ -592,13 +593,13 @@ def test_duckdb_file_holds_the_rows(duckdb_db: Path) -> None:
 
 def test_duckdb_every_kpi(duckdb_db: Path) -> None:
     folder = write_project(duckdb_db, "duckdb:///data/sessions.duckdb")
-    doc = kpispec.evaluate(folder, as_of=AS_OF)
+    doc = evaluate_doc(folder, as_of=AS_OF)
     assert_all_kpis(doc)
 
 
 def test_duckdb_dimension_breakdown(duckdb_db: Path) -> None:
     folder = write_project(duckdb_db, "duckdb:///data/sessions.duckdb")
-    doc = kpispec.evaluate(folder, as_of=AS_OF)
+    doc = evaluate_doc(folder, as_of=AS_OF)
     assert_channel_breakdown(doc)
 
 
@@ -610,7 +611,7 @@ def test_duckdb_every_kpi_naive_time(duckdb_db: Path) -> None:
     folder = write_project(
         duckdb_db, "duckdb:///data/sessions.duckdb", sql=DUCKDB_NAIVE_SQL, time="local_started"
     )
-    doc = kpispec.evaluate(folder, as_of=AS_OF)
+    doc = evaluate_doc(folder, as_of=AS_OF)
     assert_all_kpis(doc, month_of_naive)
 
 
@@ -618,7 +619,7 @@ def test_duckdb_dimension_breakdown_naive_time(duckdb_db: Path) -> None:
     folder = write_project(
         duckdb_db, "duckdb:///data/sessions.duckdb", sql=DUCKDB_NAIVE_SQL, time="local_started"
     )
-    doc = kpispec.evaluate(folder, as_of=AS_OF)
+    doc = evaluate_doc(folder, as_of=AS_OF)
     assert_channel_breakdown(doc, month_of_naive)
 
 
@@ -648,7 +649,7 @@ def write_visitors_project(folder: Path, url: str, sql: str, time: str) -> Path:
 
 
 def visitors_of(project: Path) -> dict[str, Any]:
-    return series(kpispec.evaluate(project, as_of=AS_OF), "visitors")
+    return series(evaluate_doc(project, as_of=AS_OF), "visitors")
 
 
 def test_postgres_count_distinct_uuid(pg: PostgresServer, tmp_path: Path, monkeypatch) -> None:

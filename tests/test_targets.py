@@ -10,6 +10,7 @@ import yaml
 import kpispec
 from kpispec.engine.periods import parse_label
 from kpispec.engine.targets import bound_for, judge, resolve
+from kpispec.results import to_dict
 from kpispec.spec.load import load
 from kpispec.spec.model import Kpi
 
@@ -163,7 +164,7 @@ def test_statuses_end_to_end(tmp_path: Path) -> None:
         ],
     }  # fmt: skip
     (tmp_path / "spec.yaml").write_text(yaml.safe_dump(spec), encoding="utf-8")
-    doc = kpispec.evaluate(tmp_path, as_of="2026-11-22")
+    doc = to_dict(kpispec.evaluate(tmp_path, as_of="2026-11-22"))
     kpis = {k["id"]: k for k in doc["scorecards"][0]["kpis"]}
     assert kpis["glide"]["period"]["label"] == "2026-10"
     assert kpis["glide"]["value"] == pytest.approx(100 * 4 / 12)

@@ -20,10 +20,9 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from kpispec.engine.periods import Period, parse_label
+from kpispec.results.model import Status
 from kpispec.spec.model import Direction, Gate, Kpi, Target
 
-MET, AT_RISK, MISSED, NO_DATA, NO_TARGET = "met", "at_risk", "missed", "no_data", "no_target"
-STATUSES = (MET, AT_RISK, MISSED, NO_DATA, NO_TARGET)
 #: Values within this relative distance of a bound count as on it (binary floats).
 EPSILON = 1e-9
 
@@ -147,31 +146,31 @@ def bound_for(period: Period, finals: list[Final]) -> Bound | None:
     return Bound(lo, hi, _band(lo, target), _band(hi, target), target, final.min, final.max)
 
 
-def judge(value: float | None, bound: Bound | None) -> str:
-    """``met``, ``at_risk``, ``missed``, ``no_data`` or ``no_target``."""
+def judge(value: float | None, bound: Bound | None) -> Status:
+    """The status of ``value`` against the bound in force (none: ``no_target``)."""
     if bound is None:
-        return NO_TARGET
+        return Status.NO_TARGET
     if value is None:
-        return NO_DATA
-    statuses = []
+        return Status.NO_DATA
+    statuses: list[Status] = []
     if bound.min is not None:
         eps = EPSILON * max(1.0, abs(bound.min))
         if value >= bound.min - eps:
-            statuses.append(MET)
+            statuses.append(Status.MET)
         elif value >= bound.min - bound.min_band - eps:
-            statuses.append(AT_RISK)
+            statuses.append(Status.AT_RISK)
         else:
-            statuses.append(MISSED)
+            statuses.append(Status.MISSED)
     if bound.max is not None:
         eps = EPSILON * max(1.0, abs(bound.max))
         if value <= bound.max + eps:
-            statuses.append(MET)
+            statuses.append(Status.MET)
         elif value <= bound.max + bound.max_band + eps:
-            statuses.append(AT_RISK)
+            statuses.append(Status.AT_RISK)
         else:
-            statuses.append(MISSED)
-    if MISSED in statuses:
-        return MISSED
-    if AT_RISK in statuses:
-        return AT_RISK
-    return MET
+            statuses.append(Status.MISSED)
+    if Status.MISSED in statuses:
+        return Status.MISSED
+    if Status.AT_RISK in statuses:
+        return Status.AT_RISK
+    return Status.MET

@@ -9,6 +9,7 @@ from __future__ import annotations
 from kpispec.diagnostics import github_command
 from kpispec.gate.describe import sentence, spec_place
 from kpispec.gate.verdict import FAIL, WARN, Verdict
+from kpispec.results import Status
 
 MAX_PER_KIND = 10
 
@@ -16,15 +17,15 @@ MAX_PER_KIND = 10
 def render(verdict: Verdict, root: str = "") -> str:
     lines = []
     for outcome, kind in ((FAIL, "error"), (WARN, "warning")):
-        items = [j for j in verdict.judged if j.outcome == outcome]
+        items = [j for j in verdict.judged if j.outcome is outcome]
         for judged in items[:MAX_PER_KIND]:
             file, line = spec_place(judged.kpi)
-            status = judged.kpi["status"]
-            title = f"KPI {judged.kpi['name']} " + (
+            status = judged.kpi.status
+            title = f"KPI {judged.kpi.name} " + (
                 "missed its target"
-                if status == "missed"
+                if status is Status.MISSED
                 else "is at risk"
-                if status == "at_risk"
+                if status is Status.AT_RISK
                 else "needs a look"
             )
             lines.append(
@@ -38,7 +39,7 @@ def render(verdict: Verdict, root: str = "") -> str:
             )
         if len(items) > MAX_PER_KIND:
             rest = len(items) - MAX_PER_KIND
-            if outcome == FAIL:
+            if outcome is FAIL:
                 noun = "failing KPI" if rest == 1 else "failing KPIs"
             else:
                 noun = "KPI with a warning" if rest == 1 else "KPIs with warnings"

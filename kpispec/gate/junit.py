@@ -20,33 +20,35 @@ def _case(judged: Judged, root: str) -> ET.Element:
     case = ET.Element(
         "testcase",
         {
-            "classname": _xml(card["id"]),
-            "name": _xml(f"{kpi['name']} ({kpi['id']})"),
+            "classname": _xml(card.id),
+            "name": _xml(f"{kpi.name} ({kpi.id})"),
             "file": _xml(f"{root}{file}"),
             "line": str(line),
             "time": "0",
         },
     )
     text = _xml(sentence(card, kpi))
-    if judged.outcome == FAIL:
-        locale = card["locale"]
+    if judged.outcome is FAIL:
+        locale = card.locale
         message = (
-            f"{kpi['status'].replace('_', ' ')}: {value_text(kpi, kpi['value'], locale)} "
-            f"against {bound_text(kpi, locale)} in {kpi['period']['label']}"
+            f"{kpi.status.words}: {value_text(kpi, kpi.value, locale)} "
+            f"against {bound_text(kpi, locale)} in {kpi.period.label}"
         )
-        failure = ET.SubElement(case, "failure", {"message": _xml(message), "type": kpi["status"]})
+        failure = ET.SubElement(
+            case, "failure", {"message": _xml(message), "type": str(kpi.status)}
+        )
         failure.text = _xml(f"{text}\n{root}{file}:{line}")
-    elif judged.outcome == SKIP:
+    elif judged.outcome is SKIP:
         ET.SubElement(case, "skipped", {"message": "no target"})
     out = ET.SubElement(case, "system-out")
-    out.text = text if judged.outcome != WARN else f"warning: {text}"  # already XML text
+    out.text = text if judged.outcome is not WARN else f"warning: {text}"  # already XML text
     return case
 
 
 def render(verdict: Verdict, root: str = "") -> str:
     by_card: dict[str, list[Judged]] = defaultdict(list)
     for judged in verdict.judged:
-        by_card[judged.card["id"]].append(judged)
+        by_card[judged.card.id].append(judged)
     suites = ET.Element(
         "testsuites",
         {
@@ -54,7 +56,7 @@ def render(verdict: Verdict, root: str = "") -> str:
             "tests": str(len(verdict.judged)),
             "failures": str(len(verdict.failures)),
             "errors": "0",
-            "skipped": str(sum(j.outcome == SKIP for j in verdict.judged)),
+            "skipped": str(sum(j.outcome is SKIP for j in verdict.judged)),
         },
     )
     for card_id, items in by_card.items():
@@ -64,9 +66,9 @@ def render(verdict: Verdict, root: str = "") -> str:
             {
                 "name": _xml(card_id),
                 "tests": str(len(items)),
-                "failures": str(sum(j.outcome == FAIL for j in items)),
+                "failures": str(sum(j.outcome is FAIL for j in items)),
                 "errors": "0",
-                "skipped": str(sum(j.outcome == SKIP for j in items)),
+                "skipped": str(sum(j.outcome is SKIP for j in items)),
             },
         )
         suite.extend(_case(j, root) for j in items)

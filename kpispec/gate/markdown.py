@@ -7,29 +7,30 @@ from kpispec.gate.describe import bound_text, value_text
 from kpispec.gate.verdict import FAIL, WARN, Judged, Verdict
 from kpispec.report.format import kpi_owner
 from kpispec.report.sparkline import sparkline
+from kpispec.results import STATUSES, Results, Status
 
 STATUS_WORD = {
-    "met": "✅ met",
-    "at_risk": "⚠️ at risk",
-    "missed": "❌ missed",
-    "no_data": "◌ no data",
-    "no_target": "· no target",
+    Status.MET: "✅ met",
+    Status.AT_RISK: "⚠️ at risk",
+    Status.MISSED: "❌ missed",
+    Status.NO_DATA: "◌ no data",
+    Status.NO_TARGET: "· no target",
 }
 
 
 def _row(judged: Judged) -> str:
     card, kpi = judged.card, judged.kpi
-    locale = card["locale"]
-    values = [p["value"] for p in kpi["series"]]
-    change = kpi["previous"]["change"]
+    locale = card.locale
+    values = [p.value for p in kpi.series]
+    change = kpi.previous.change
     cells = [
-        f"{_cell(kpi['name'])} (`{kpi['id']}`)",  # ids are [a-z][a-z0-9_]*
-        _cell(card["title"]),
-        _cell(kpi["period"]["label"]),
-        _cell(value_text(kpi, kpi["value"], locale)),
+        f"{_cell(kpi.name)} (`{kpi.id}`)",  # ids are [a-z][a-z0-9_]*
+        _cell(card.title),
+        _cell(kpi.period.label),
+        _cell(value_text(kpi, kpi.value, locale)),
         _cell(bound_text(kpi, locale)),
-        _cell(kpi["deadline"] or ""),
-        STATUS_WORD[kpi["status"]] + (" (stale)" if kpi["stale"] else ""),
+        _cell(kpi.deadline or ""),
+        STATUS_WORD[kpi.status] + (" (stale)" if kpi.stale else ""),
         sparkline(values),
         "" if change is None else ("▲" if change > 0 else "▼" if change < 0 else "="),
         _cell(kpi_owner(kpi)),
@@ -43,17 +44,16 @@ HEADER = (
 )
 
 
-def render(verdict: Verdict, doc: dict) -> str:  # type: ignore[type-arg]
-    summary = doc["summary"]
+def render(verdict: Verdict, results: Results) -> str:
+    summary = results.summary
     head = "❌ **KPI check failed**" if not verdict.passed else "✅ **KPI check passed**"
     counts = ", ".join(
-        f"{summary[key]} {STATUS_WORD[key].split(' ', 1)[1]}"
-        for key in ("met", "at_risk", "missed", "no_data", "no_target")
+        f"{summary.count(status)} {STATUS_WORD[status].split(' ', 1)[1]}" for status in STATUSES
     )
     lines = [
         "## KPI scorecard check",
         "",
-        f"{head}: {counts} of {summary['kpis']} KPIs (as of {doc['as_of']}, failing on {verdict.fail_on}).",
+        f"{head}: {counts} of {summary.kpis} KPIs (as of {results.as_of}, failing on {verdict.fail_on}).",
         "",
     ]
     attention = [j for j in verdict.judged if j.outcome in (FAIL, WARN)]

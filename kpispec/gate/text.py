@@ -19,10 +19,10 @@ def render(verdict: Verdict, root: str = "") -> str:
         owner = kpi_owner(kpi)
         where = f"{root}{file}:{line}"
         lines.append(  # names, owners and file names are the spec's: one line each
-            f"{LABEL[judged.outcome]} {card['id']}/{kpi['id']}: "
+            f"{LABEL[judged.outcome]} {card.id}/{kpi.id}: "
             + one_line(sentence(card, kpi) + (f" owner {owner}" if owner else "") + f" [{where}]")
         )
-    counts = {k: sum(j.outcome == k for j in verdict.judged) for k in LABEL}
+    counts = {k: sum(j.outcome is k for j in verdict.judged) for k in LABEL}
     result = "failed" if not verdict.passed else "passed"
     off = f"{counts[OFF]} missed (gate off), " if counts[OFF] else ""
     lines.append(

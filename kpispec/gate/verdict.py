@@ -1,4 +1,4 @@
-"""The CI verdict: which KPIs fail the job, which only warn, from the results document.
+"""The CI verdict: which KPIs fail the job, which only warn, from the results.
 
 A KPI *fails* when its target in force has ``gate: fail`` and its status is at or past the
 line (``--fail-on missed``, the default, or ``at_risk``). It *warns* when it is missed or at
@@ -12,9 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
 
-from kpispec.results import iter_kpis
+from kpispec.results import ATTENTION, Gate, Kpi, Results, Scorecard, Status
 
 
 class FailOn(StrEnum):
@@ -23,65 +22,78 @@ class FailOn(StrEnum):
     never = "never"
 
 
-FAIL, WARN, PASS, OFF, SKIP = "fail", "warn", "pass", "off", "skip"
+class Outcome(StrEnum):
+    """What a KPI does to the job."""
+
+    FAIL = "fail"
+    WARN = "warn"
+    PASS = "pass"
+    OFF = "off"
+    SKIP = "skip"
 
 
-@dataclass
+FAIL, WARN, PASS, OFF, SKIP = Outcome.FAIL, Outcome.WARN, Outcome.PASS, Outcome.OFF, Outcome.SKIP
+#: The statuses that fail the job behind ``gate: fail``, per ``--fail-on``.
+FAILING: dict[FailOn, tuple[Status, ...]] = {
+    FailOn.missed: (Status.MISSED,),
+    FailOn.at_risk: (Status.MISSED, Status.AT_RISK),
+    FailOn.never: (),
+}
+
+
+@dataclass(frozen=True, slots=True)
 class Judged:
-    card: dict[str, Any]
-    kpi: dict[str, Any]
-    outcome: str  #: fail, warn, pass, off or skip
-    reasons: list[str] = field(default_factory=list)
+    card: Scorecard
+    kpi: Kpi
+    outcome: Outcome
+    reasons: tuple[str, ...] = field(default=())
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
 class Verdict:
     fail_on: FailOn
-    judged: list[Judged]
+    judged: tuple[Judged, ...]
 
     @property
     def failures(self) -> list[Judged]:
-        return [j for j in self.judged if j.outcome == FAIL]
+        return [j for j in self.judged if j.outcome is FAIL]
 
     @property
     def warnings(self) -> list[Judged]:
-        return [j for j in self.judged if j.outcome == WARN]
+        return [j for j in self.judged if j.outcome is WARN]
 
     @property
     def passed(self) -> bool:
         return not self.failures
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, object]:
         return {
             "passed": self.passed,
             "fail_on": str(self.fail_on),
-            "failures": [j.kpi["id"] for j in self.failures],
-            "warnings": [j.kpi["id"] for j in self.warnings],
+            "failures": [j.kpi.id for j in self.failures],
+            "warnings": [j.kpi.id for j in self.warnings],
         }
 
 
-def _outcome(kpi: dict[str, Any], fail_on: FailOn) -> tuple[str, list[str]]:
-    status, gate = kpi["status"], kpi["gate"]
-    reasons: list[str] = []
-    if kpi["stale"]:
-        reasons.append("stale data")
-    if status == "no_target" or gate is None:
-        return (WARN if reasons else SKIP), reasons or ["no target"]
-    if gate == "off":
-        if status in ("missed", "at_risk", "no_data"):
-            return OFF, [f"{status.replace('_', ' ')} (gate off)", *reasons]
+def _outcome(kpi: Kpi, fail_on: FailOn) -> tuple[Outcome, tuple[str, ...]]:
+    status, gate = kpi.status, kpi.gate
+    reasons: tuple[str, ...] = ("stale data",) if kpi.stale else ()
+    if status is Status.NO_TARGET or gate is None:
+        return (WARN if reasons else SKIP), reasons or ("no target",)
+    if gate is Gate.OFF:
+        if status in ATTENTION:
+            return OFF, (f"{status.words} (gate off)", *reasons)
         return (WARN if reasons else PASS), reasons
-    failing = {FailOn.missed: ("missed",), FailOn.at_risk: ("missed", "at_risk"), FailOn.never: ()}
-    if gate == "fail" and status in failing[fail_on]:
-        return FAIL, [status.replace("_", " "), *reasons]
-    if status in ("missed", "at_risk", "no_data"):
-        return WARN, [status.replace("_", " "), *reasons]
+    if gate is Gate.FAIL and status in FAILING[fail_on]:
+        return FAIL, (status.words, *reasons)
+    if status in ATTENTION:
+        return WARN, (status.words, *reasons)
     return (WARN if reasons else PASS), reasons
 
 
-def judge(doc: dict[str, Any], fail_on: FailOn = FailOn.missed) -> Verdict:
+def judge(results: Results, fail_on: FailOn = FailOn.missed) -> Verdict:
     judged = []
-    for card, kpi in iter_kpis(doc):
+    for card, kpi in results.kpis():
         outcome, reasons = _outcome(kpi, fail_on)
         judged.append(Judged(card, kpi, outcome, reasons))
-    return Verdict(fail_on, judged)
+    return Verdict(fail_on, tuple(judged))

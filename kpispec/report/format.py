@@ -11,7 +11,10 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from kpispec.results import Bound, Kpi
 
 DEFAULT_DECIMALS = {"count": 0, "percent": 1, "points": 1, "currency": 2}
 UNIT_SUFFIX = {"seconds": "s", "minutes": "min", "hours": "h", "days": "d"}
@@ -125,23 +128,19 @@ def format_percent_change(pct: float, locale: str) -> str:
     return sign + format_value(abs(pct), "percent", locale, decimals=1)
 
 
-# ---------------------------------------------------------------- a KPI of the results document
+# ---------------------------------------------------------------- a KPI of the results
 
 
-def kpi_value(kpi: dict[str, Any], value: float | None, locale: str) -> str:
-    """A value of ``kpi`` (a KPI of the results document) in its unit and the locale."""
-    return format_value(
-        value, kpi["unit"], locale, decimals=kpi["decimals"], currency=kpi["currency"]
-    )
+def kpi_value(kpi: Kpi, value: float | None, locale: str) -> str:
+    """A value of ``kpi`` in its unit and the locale."""
+    return format_value(value, kpi.unit, locale, decimals=kpi.decimals, currency=kpi.currency)
 
 
-def kpi_bound(
-    kpi: dict[str, Any], bound: dict[str, Any] | None, locale: str, *, between: str = "–"
-) -> str:
+def kpi_bound(kpi: Kpi, bound: Bound | None, locale: str, *, between: str = "–") -> str:
     """A bound in force: ``≥ 3.3%``, ``≤ 40.0%`` or ``4.00 – 6.00``; empty without one."""
     if bound is None:
         return ""
-    lo, hi = bound["min"], bound["max"]
+    lo, hi = bound.min, bound.max
     if lo is not None and hi is not None:
         return f"{kpi_value(kpi, lo, locale)} {between} {kpi_value(kpi, hi, locale)}"
     if lo is not None:
@@ -151,7 +150,6 @@ def kpi_bound(
     return ""
 
 
-def kpi_owner(kpi: dict[str, Any]) -> str:
+def kpi_owner(kpi: Kpi) -> str:
     """The name an owner goes by: name, else team, else e-mail."""
-    owner = kpi["owner"] or {}
-    return owner.get("name") or owner.get("team") or owner.get("email") or ""
+    return kpi.owner.shown if kpi.owner else ""

@@ -1,7 +1,7 @@
 """Inline SVG charts: sparklines, bullet graphs, series charts and status badges.
 
 No JavaScript chart library: every chart is a small SVG string with a ``<title>`` and an
-``aria-label`` (the text alternative), drawn from the results document only. Numbers are
+``aria-label`` (the text alternative), drawn from the results only. Numbers are
 rounded to two decimals so that output is stable and small.
 """
 
@@ -12,15 +12,23 @@ import sys
 from collections.abc import Callable, Sequence
 from html import escape
 
+from kpispec.results.model import Status
+
 STATUS_COLOR = {  # Okabe-Ito, a colour-blind-safe palette
-    "met": "#009E73",
-    "at_risk": "#E69F00",
-    "missed": "#D55E00",
-    "no_data": "#999999",
-    "no_target": "#56B4E9",
+    Status.MET: "#009E73",
+    Status.AT_RISK: "#E69F00",
+    Status.MISSED: "#D55E00",
+    Status.NO_DATA: "#999999",
+    Status.NO_TARGET: "#56B4E9",
 }
 #: A shape per status, so that colour is never the only cue.
-STATUS_SHAPE = {"met": "●", "at_risk": "▲", "missed": "■", "no_data": "○", "no_target": "◆"}
+STATUS_SHAPE = {
+    Status.MET: "●",
+    Status.AT_RISK: "▲",
+    Status.MISSED: "■",
+    Status.NO_DATA: "○",
+    Status.NO_TARGET: "◆",
+}
 
 
 def _n(x: float) -> str:
@@ -112,7 +120,7 @@ def bullet(
     hi: float | None,
     band_lo: float | None,
     band_hi: float | None,
-    status: str,
+    status: Status,
     label: str,
 ) -> str:
     """A bullet graph: the tolerance band, the bound and the value on one horizontal scale."""
@@ -190,10 +198,10 @@ def series_chart(
     for run in _runs(xs, values, scale):
         if len(run) > 1:
             body.append(_polyline(run, "line"))
-    for x, v, text in zip(xs, values, value_text, strict=True):
-        if v is not None:
+    for x, point, text in zip(xs, values, value_text, strict=True):
+        if point is not None:
             body.append(
-                f'<circle class="dot" cx="{_n(x)}" cy="{_n(scale.y(v))}" r="3"><title>{escape(text)}</title></circle>'
+                f'<circle class="dot" cx="{_n(x)}" cy="{_n(scale.y(point))}" r="3"><title>{escape(text)}</title></circle>'
             )
     step = max(1, (len(labels) + 5) // 6)
     for i, (x, text) in enumerate(zip(xs, labels, strict=True)):
@@ -228,7 +236,7 @@ def nice_ticks(lo: float, hi: float, count: int = 4) -> tuple[list[float], int]:
     magnitude = 10 ** math.floor(math.log10(raw))
     step = float(next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw))
     first = math.ceil(lo / step)
-    ticks = []
+    ticks: list[float] = []
     k = first
     limit = min(hi + step * 1e-9, sys.float_info.max)  # hi + a rounding error, still finite
     while k * step <= limit and len(ticks) <= 2 * count + 2:
@@ -248,12 +256,12 @@ def _short(v: float) -> str:
     return f"{v:.3g}"
 
 
-def badge(left: str, right: str, status: str) -> str:
+def badge(left: str, right: str, status: Status) -> str:
     """A shields-style badge: ``kpi | ● met``, for READMEs."""
     lw = 6 * len(left) + 12
     rw = 6 * len(right) + 12
     w = lw + rw
-    color = STATUS_COLOR.get(status, "#555")
+    color = STATUS_COLOR[status]
     label = escape(f"{left}: {right}")
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="20" role="img" aria-label="{label}">'

@@ -4,26 +4,29 @@ from __future__ import annotations
 
 import csv
 import io
-from typing import Any
+from typing import TYPE_CHECKING
 
 from kpispec.escaping import one_line
 from kpispec.report.format import format_change, format_value, kpi_bound
-from kpispec.results import iter_kpis
+from kpispec.results import Results, Status
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 CSV_COLUMNS = ["scorecard", "kpi", "period", "dimension", "member", "value", "status"]
 STATUS_MARK = {
-    "met": "✔ met",
-    "at_risk": "▲ at risk",
-    "missed": "✖ missed",
-    "no_data": "○ no data",
-    "no_target": "· no target",
+    Status.MET: "✔ met",
+    Status.AT_RISK: "▲ at risk",
+    Status.MISSED: "✖ missed",
+    Status.NO_DATA: "○ no data",
+    Status.NO_TARGET: "· no target",
 }
 STATUS_STYLE = {
-    "met": "green",
-    "at_risk": "yellow",
-    "missed": "bold red",
-    "no_data": "dim",
-    "no_target": "dim",
+    Status.MET: "green",
+    Status.AT_RISK: "yellow",
+    Status.MISSED: "bold red",
+    Status.NO_DATA: "dim",
+    Status.NO_TARGET: "dim",
 }
 
 
@@ -31,7 +34,7 @@ def _number(value: float | None) -> str:
     return "" if value is None else repr(float(value))
 
 
-def to_csv(doc: dict[str, Any]) -> str:
+def to_csv(results: Results) -> str:
     """One row per KPI x period x (total or dimension member); totals leave dimension empty.
 
     Names from the data (a dimension, a member) are written on one line (:func:`one_line`),
@@ -40,37 +43,29 @@ def to_csv(doc: dict[str, Any]) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
-    for card, kpi in iter_kpis(doc):
-        for point in kpi["series"]:
+    for card, kpi in results.kpis():
+        for point in kpi.series:
             writer.writerow(
-                [
-                    card["id"],
-                    kpi["id"],
-                    point["period"],
-                    "",
-                    "",
-                    _number(point["value"]),
-                    point["status"],
-                ]
+                [card.id, kpi.id, point.period, "", "", _number(point.value), str(point.status)]
             )
-        for breakdown in kpi["breakdowns"]:
-            for member in breakdown["members"]:
-                for point in member["series"]:
+        for breakdown in kpi.breakdowns:
+            for member in breakdown.members:
+                for mp in member.series:
                     writer.writerow(
                         [
-                            card["id"],
-                            kpi["id"],
-                            point["period"],
-                            one_line(breakdown["dimension"]),
-                            one_line(member["member"] or ""),
-                            _number(point["value"]),
+                            card.id,
+                            kpi.id,
+                            mp.period,
+                            one_line(breakdown.dimension),
+                            one_line(member.member or ""),
+                            _number(mp.value),
                             "",
                         ]
                     )
     return out.getvalue()
 
 
-def print_table(doc: dict[str, Any], console: Any) -> None:
+def print_table(results: Results, console: Console) -> None:
     """A readable table per scorecard on a terminal.
 
     Every cell is a Rich ``Text`` (never parsed for markup such as ``[bold]``) holding one
@@ -79,48 +74,43 @@ def print_table(doc: dict[str, Any], console: Any) -> None:
     from rich.table import Table
     from rich.text import Text
 
-    for card in doc["scorecards"]:
-        locale = card["locale"]
+    for card in results.scorecards:
+        locale = card.locale
         table = Table(
-            title=Text(one_line(f"{card['title']} ({card['id']})")),
+            title=Text(one_line(f"{card.title} ({card.id})")),
             title_justify="left",
             expand=False,
         )
         for name, justify in [("KPI", "left"), ("Period", "left"), ("Value", "right"), ("Target", "right"),
                               ("Status", "left"), ("vs previous", "right"), ("Owner", "left")]:  # fmt: skip
             table.add_column(name, justify=justify)  # type: ignore[arg-type]
-        for kpi in card["kpis"]:
+        for kpi in card.kpis:
             value = format_value(
-                kpi["value"],
-                kpi["unit"],
-                locale,
-                decimals=kpi["decimals"],
-                currency=kpi["currency"],
+                kpi.value, kpi.unit, locale, decimals=kpi.decimals, currency=kpi.currency
             )
             change = format_change(
-                kpi["previous"]["change"], kpi["unit"], locale, kpi["decimals"], kpi["currency"]
+                kpi.previous.change, kpi.unit, locale, kpi.decimals, kpi.currency
             )
-            owner = kpi["owner"] or {}
-            status = kpi["status"]
-            mark = STATUS_MARK[status] + (" (stale)" if kpi["stale"] else "")
+            owner = (kpi.owner.name or kpi.owner.team or "") if kpi.owner else ""
+            mark = STATUS_MARK[kpi.status] + (" (stale)" if kpi.stale else "")
             table.add_row(
                 *(
                     Text(one_line(cell))
                     for cell in (
-                        kpi["name"],
-                        kpi["period"]["label"],
+                        kpi.name,
+                        kpi.period.label,
                         value,
-                        kpi_bound(kpi, kpi["bound"], locale),
+                        kpi_bound(kpi, kpi.bound, locale),
                     )
                 ),
-                Text(mark, style=STATUS_STYLE[status]),
+                Text(mark, style=STATUS_STYLE[kpi.status]),
                 Text(one_line(change)),
-                Text(one_line(owner.get("name") or owner.get("team") or "")),
+                Text(one_line(owner)),
             )
         console.print(table)
-    summary = doc["summary"]
+    s = results.summary
     console.print(  # numbers only
-        f"{summary['kpis']} KPIs: {summary['met']} met, {summary['at_risk']} at risk, "
-        f"{summary['missed']} missed, {summary['no_data']} no data, {summary['no_target']} without target"
-        + (f"; {summary['stale']} stale" if summary["stale"] else "")
+        f"{s.kpis} KPIs: {s.met} met, {s.at_risk} at risk, "
+        f"{s.missed} missed, {s.no_data} no data, {s.no_target} without target"
+        + (f"; {s.stale} stale" if s.stale else "")
     )

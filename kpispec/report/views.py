@@ -1,14 +1,16 @@
-"""What the pages show, computed from the results document: formatted values, statuses,
-changes coloured by direction, charts. Templates only lay these out.
+"""What the pages show, computed from the results: formatted values, statuses, changes
+coloured by direction, charts. Templates only lay these typed views out.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import date
 from functools import cache
 from html import escape
+from itertools import pairwise
 from typing import Any
 
 from kpispec.escaping import is_local, safe_href
@@ -23,9 +25,134 @@ from kpispec.report.format import (
     kpi_value,
 )
 from kpispec.report.i18n import language, period_text, words
+from kpispec.results import (
+    STATUS_ORDER,
+    Breakdown,
+    Change,
+    Kpi,
+    Link,
+    Member,
+    Scorecard,
+    Status,
+)
+from kpispec.results import Target as TargetSpec
+from kpispec.results.labels import label_start
 
-STATUS_ORDER = {"missed": 0, "at_risk": 1, "no_data": 2, "met": 3, "no_target": 4}
-Doc = dict[str, Any]
+
+@dataclass(frozen=True, slots=True)
+class StatusView:
+    key: Status
+    word: str
+    shape: str
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeView:
+    text: str
+    tone: str  #: good, bad, flat or none
+    arrow: str
+    period: str
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class LinkView:
+    href: str | None  #: None for a link no page may carry
+    text: str
+
+
+@dataclass(slots=True)
+class TagView:
+    text: str
+    slug: str  #: the tag's page, made distinct by the site (:func:`page_names`)
+
+
+@dataclass(frozen=True, slots=True)
+class PointView:
+    label: str
+    period: str
+    value: str
+    bound: str
+    status: StatusView
+    change: str
+
+
+@dataclass(frozen=True, slots=True)
+class MemberRow:
+    member: str
+    value: str
+    spark: str
+
+
+@dataclass(frozen=True, slots=True)
+class BreakdownView:
+    dimension: str
+    members: list[MemberRow]
+    note: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class TargetView:
+    """A target's SMART fields as text in the reader's locale."""
+
+    min: str | None
+    max: str | None
+    tolerance: str | None
+    gate: str
+    why: str | None
+    baseline: str | None
+    change: str | None
+    start: str  #: ``from:``
+    by: str
+    line: int
+
+
+@dataclass(slots=True)
+class KpiView:
+    """Everything a tile, a table row and a KPI page show of one KPI."""
+
+    card: Scorecard
+    kpi: Kpi
+    id: str
+    name: str
+    href: str
+    value: str
+    target: str
+    status: StatusView
+    period: str
+    previous: ChangeView
+    year_ago: ChangeView
+    owner: str
+    owner_slug: str | None
+    tags: list[TagView]
+    links: list[LinkView]
+    description: str
+    sparkline: str
+    bullet: str
+    chart: str
+    points: list[PointView]
+    series_first: str
+    series_last: str
+    breakdowns: list[BreakdownView]
+    stale: bool
+    no_data: bool
+    targets: list[TargetView]
+    lang: str
+    grain: str
+    unit: str
+    window: str
+    deadline: str
+
+
+_LETTERS: dict[str, str | int | None] = {
+    "æ": "ae",
+    "ø": "o",
+    "å": "a",
+    "ä": "a",
+    "ö": "o",
+    "ü": "u",
+}
+_ASCII = str.maketrans({**_LETTERS, "ß": "ss"})
 
 
 def slug(text: str) -> str:
@@ -34,9 +161,7 @@ def slug(text: str) -> str:
     A name with no Latin letter or digit (Cyrillic, Greek, ...) gets a name derived from a
     hash of it, so that two such names never share a page.
     """
-    ascii_text = text.lower().translate(
-        str.maketrans({"æ": "ae", "ø": "o", "å": "a", "ä": "a", "ö": "o", "ü": "u", "ß": "ss"})
-    )
+    ascii_text = text.lower().translate(_ASCII)
     result = re.sub(r"[^a-z0-9]+", "-", ascii_text).strip("-")
     if result:
         return result
@@ -125,135 +250,134 @@ def markdown(text: str | None) -> str:
     return _markdown().render(text) if text else ""
 
 
-def link_view(link: Doc) -> Doc:
+def link_view(link: Link) -> LinkView:
     """A link of a KPI as a page shows it: ``href`` is None for a link no page may carry
     (validation refuses those; a results document may come from elsewhere)."""
-    return {"href": safe_href(link["url"]), "text": link.get("title") or link["url"]}
+    return LinkView(safe_href(link.url), link.title or link.url)
 
 
-def change_view(kpi: Doc, change: Doc, locale: str) -> Doc:
+def change_view(kpi: Kpi, change: Change, locale: str) -> ChangeView:
     """A change against another period, with a class saying whether it is good news."""
-    delta = change["change"]
+    delta = change.change
     if delta is None:
         tone = "none"
     elif delta == 0:
         tone = "flat"
     else:
-        better = delta > 0 if kpi["direction"] == "higher_is_better" else delta < 0
+        better = delta > 0 if kpi.higher_is_better else delta < 0
         tone = "good" if better else "bad"
-    pct = change["change_pct"]
-    text = format_change(delta, kpi["unit"], locale, kpi["decimals"], kpi["currency"])
-    if pct is not None and kpi["unit"] != "percent":
+    pct = change.change_pct
+    text = format_change(delta, kpi.unit, locale, kpi.decimals, kpi.currency)
+    if pct is not None and kpi.unit != "percent":
         text += f" ({format_percent_change(pct, locale)})"
-    return {
-        "text": text,
-        "tone": tone,
-        "arrow": "▲" if (delta or 0) > 0 else "▼" if (delta or 0) < 0 else "",
-        "period": period_text(change["period"], _start_of(kpi, change["period"]), locale),
-        "value": kpi_value(kpi, change["value"], locale),
-    }
+    return ChangeView(
+        text=text,
+        tone=tone,
+        arrow="▲" if (delta or 0) > 0 else "▼" if (delta or 0) < 0 else "",
+        period=period_text(change.period, _start_of(kpi, change.period), locale),
+        value=kpi_value(kpi, change.value, locale),
+    )
 
 
-def _start_of(kpi: Doc, label: str) -> str:
-    for point in kpi["series"]:
-        if point["period"] == label:
-            return point["start"]
-    from kpispec.engine.periods import parse_label
-
-    return parse_label(label).start.isoformat()
+def _start_of(kpi: Kpi, label: str) -> str:
+    for point in kpi.series:
+        if point.period == label:
+            return point.start
+    return label_start(label)
 
 
-def status_view(status: str, locale: str) -> Doc:
-    return {"key": status, "word": words(locale)[status], "shape": svg.STATUS_SHAPE[status]}
+def status_view(status: Status, locale: str) -> StatusView:
+    return StatusView(status, words(locale)[status], svg.STATUS_SHAPE[status])
 
 
-def kpi_view(card: Doc, kpi: Doc, locale: str) -> Doc:
+def kpi_view(card: Scorecard, kpi: Kpi, locale: str) -> KpiView:
     """Everything a tile, a table row and a KPI page show of one KPI."""
     w = words(locale)
-    series = kpi["series"]
-    values = [p["value"] for p in series]
-    lows = [p["bound"]["min"] if p["bound"] else None for p in series]
-    highs = [p["bound"]["max"] if p["bound"] else None for p in series]
-    bound = kpi["bound"] or {}
-    value = kpi_value(kpi, kpi["value"], locale)
-    target = kpi_bound(kpi, kpi["bound"], locale)
-    name = kpi["name"]
+    series = kpi.series
+    values = [p.value for p in series]
+    lows = [p.bound.min if p.bound else None for p in series]
+    highs = [p.bound.max if p.bound else None for p in series]
+    bound = kpi.bound
+    value = kpi_value(kpi, kpi.value, locale)
+    target = kpi_bound(kpi, kpi.bound, locale)
+    name = kpi.name
     first, last = series[0], series[-1]
-    points = [
-        {
-            "label": period_text(p["period"], p["start"], locale),
-            "period": p["period"],
-            "value": kpi_value(kpi, p["value"], locale),
-            "bound": kpi_bound(kpi, p["bound"], locale),
-            "status": status_view(p["status"], locale),
-        }
-        for p in series
-    ]
-    for i, point in enumerate(points):  # change against the period before, in the table
-        prev = series[i - 1]["value"] if i else None
-        now = series[i]["value"]
-        point["change"] = (
-            format_change(now - prev, kpi["unit"], locale, kpi["decimals"], kpi["currency"])
+    changes = ["–"]  # change against the period before, in the table
+    for prev, now in pairwise(values):
+        changes.append(
+            format_change(now - prev, kpi.unit, locale, kpi.decimals, kpi.currency)
             if now is not None and prev is not None
             else "–"
         )
-    return {
-        "card": card,
-        "kpi": kpi,
-        "id": kpi["id"],
-        "name": name,
-        "href": f"kpi/{kpi['id']}.html",
-        "value": value,
-        "target": target,
-        "status": status_view(kpi["status"], locale),
-        "period": period_text(kpi["period"]["label"], kpi["period"]["start"], locale),
-        "previous": change_view(kpi, kpi["previous"], locale),
-        "year_ago": change_view(kpi, kpi["year_ago"], locale),
-        "owner": kpi_owner(kpi),
-        "owner_slug": slug(kpi_owner(kpi)) if kpi["owner"] else None,
-        "tags": [{"text": t, "slug": slug(t)} for t in kpi["tags"]],
-        "links": [link_view(link) for link in kpi["links"]],
-        "description": markdown(kpi["description"]),
-        "sparkline": svg.sparkline(
+    points = [
+        PointView(
+            label=period_text(p.period, p.start, locale),
+            period=p.period,
+            value=kpi_value(kpi, p.value, locale),
+            bound=kpi_bound(kpi, p.bound, locale),
+            status=status_view(p.status, locale),
+            change=change,
+        )
+        for p, change in zip(series, changes, strict=True)
+    ]
+    owner = kpi_owner(kpi)
+    return KpiView(
+        card=card,
+        kpi=kpi,
+        id=kpi.id,
+        name=name,
+        href=f"kpi/{kpi.id}.html",
+        value=value,
+        target=target,
+        status=status_view(kpi.status, locale),
+        period=period_text(kpi.period.label, kpi.period.start, locale),
+        previous=change_view(kpi, kpi.previous, locale),
+        year_ago=change_view(kpi, kpi.year_ago, locale),
+        owner=owner,
+        owner_slug=slug(owner) if kpi.owner else None,
+        tags=[TagView(t, slug(t)) for t in kpi.tags],
+        links=[link_view(link) for link in kpi.links],
+        description=markdown(kpi.description),
+        sparkline=svg.sparkline(
             values,
             [lo if lo is not None else hi for lo, hi in zip(lows, highs, strict=True)],
             f"{name}: {w['history']}",
         ),
-        "bullet": svg.bullet(
-            kpi["value"],
-            bound.get("min"),
-            bound.get("max"),
-            bound.get("at_risk_min"),
-            bound.get("at_risk_max"),
-            kpi["status"],
+        bullet=svg.bullet(
+            kpi.value,
+            bound.min if bound else None,
+            bound.max if bound else None,
+            bound.at_risk_min if bound else None,
+            bound.at_risk_max if bound else None,
+            kpi.status,
             w["bullet"].format(name=name, value=value, bound=target or w["no_target"]),
         ),
-        "chart": svg.series_chart(
-            [p["label"] for p in points],
+        chart=svg.series_chart(
+            [p.label for p in points],
             values,
             lows,
             highs,
-            [p["bound"]["at_risk_min"] if p["bound"] else None for p in series],
-            [p["bound"]["at_risk_max"] if p["bound"] else None for p in series],
+            [p.bound.at_risk_min if p.bound else None for p in series],
+            [p.bound.at_risk_max if p.bound else None for p in series],
             w["chart"].format(
-                name=name, n=len(series), first=points[0]["label"], last=points[-1]["label"]
+                name=name, n=len(series), first=points[0].label, last=points[-1].label
             ),
-            [f"{p['label']}: {p['value']}" for p in points],
+            [f"{p.label}: {p.value}" for p in points],
             lambda v, d: format_number(v, locale, d),
         ),
-        "points": points,
-        "series_first": first["period"],
-        "series_last": last["period"],
-        "breakdowns": [breakdown_view(kpi, b, locale) for b in kpi["breakdowns"]],
-        "stale": kpi["stale"],
-        "no_data": kpi["value"] is None,
-        "targets": [target_view(kpi, t, locale) for t in kpi["targets"]],
-        "lang": language(locale),
-        "grain": w.get(f"grain_{kpi['grain']}", kpi["grain"]),
-        "unit": w.get(f"unit_{kpi['unit']}", kpi["unit"]),
-        "window": w.get(f"window_{kpi['window']}", kpi["window"]),
-        "deadline": format_day(kpi["deadline"], locale),
-    }
+        points=points,
+        series_first=first.period,
+        series_last=last.period,
+        breakdowns=[breakdown_view(kpi, b, locale) for b in kpi.breakdowns],
+        stale=kpi.stale,
+        no_data=kpi.value is None,
+        targets=[target_view(kpi, t, locale) for t in kpi.targets],
+        lang=language(locale),
+        grain=w.get(f"grain_{kpi.grain}", kpi.grain),
+        unit=w.get(f"unit_{kpi.unit}", kpi.unit),
+        window=w.get(f"window_{kpi.window}", kpi.window),
+        deadline=format_day(kpi.deadline, locale),
+    )
 
 
 #: A breakdown on the site shows at most this many members; the JSON and CSV have all.
@@ -262,7 +386,7 @@ MAX_MEMBERS = 50
 ADDITIVE_UNITS = ("count", "currency")
 
 
-def breakdown_view(kpi: Doc, breakdown: Doc, locale: str) -> Doc:
+def breakdown_view(kpi: Kpi, breakdown: Breakdown, locale: str) -> BreakdownView:
     """One breakdown table: every member, or the ``MAX_MEMBERS`` largest and one "other" row.
 
     A dimension may have hundreds of thousands of members (a customer id); one row each
@@ -271,44 +395,44 @@ def breakdown_view(kpi: Doc, breakdown: Doc, locale: str) -> Doc:
     other units the row only says how many there are.
     """
     w = words(locale)
-    dimension = breakdown["dimension"]
-    members = breakdown["members"]
-    rest: list[Doc] = []
+    dimension = breakdown.dimension
+    members = list(breakdown.members)
+    rest: list[Member] = []
     if len(members) > MAX_MEMBERS:
-        ranked = sorted(members, key=lambda m: (m["value"] is None, -(m["value"] or 0.0)))
+        ranked = sorted(members, key=lambda m: (m.value is None, -(m.value or 0.0)))
         members, rest = ranked[:MAX_MEMBERS], ranked[MAX_MEMBERS:]
 
-    def row(name: str, value: float | None, series: list[float | None]) -> Doc:
-        return {
-            "member": name,
-            "value": kpi_value(kpi, value, locale),
-            "spark": svg.sparkline(series, [], f"{dimension} {name}: {w['history']}"),
-        }
+    def row(name: str, value: float | None, series: list[float | None]) -> MemberRow:
+        return MemberRow(
+            member=name,
+            value=kpi_value(kpi, value, locale),
+            spark=svg.sparkline(series, [], f"{dimension} {name}: {w['history']}"),
+        )
 
     rows = [
         row(
-            m["member"] if m["member"] is not None else "∅",
-            m["value"],
-            [p["value"] for p in m["series"]],
+            m.member if m.member is not None else "∅",
+            m.value,
+            [p.value for p in m.series],
         )
         for m in members
     ]
     note = None
     if rest:
         other = w["other_members"].format(n=f"{len(rest):,}")
-        if kpi["unit"] in ADDITIVE_UNITS:
+        if kpi.unit in ADDITIVE_UNITS:
             series = [
-                _sum(p["value"] for p in points)
-                for points in zip(*(m["series"] for m in rest), strict=True)
+                _sum(p.value for p in points)
+                for points in zip(*(m.series for m in rest), strict=True)
             ]
-            rows.append(row(other, _sum(m["value"] for m in rest), series))
+            rows.append(row(other, _sum(m.value for m in rest), series))
         else:
-            rows.append({"member": other, "value": "", "spark": ""})
+            rows.append(MemberRow(other, "", ""))
         note = w["members_capped"].format(shown=MAX_MEMBERS, total=f"{len(members) + len(rest):,}")
-    return {"dimension": dimension, "members": rows, "note": note}
+    return BreakdownView(dimension, rows, note)
 
 
-def _sum(values: Any) -> float | None:
+def _sum(values: Iterable[float | None]) -> float | None:
     known = [v for v in values if v is not None]
     return sum(known) if known else None
 
@@ -322,23 +446,23 @@ def format_day(iso: str | None, locale: str) -> str:
     return format_date(date.fromisoformat(iso), "medium", locale=locale.replace("-", "_"))
 
 
-def target_view(kpi: Doc, target: Doc, locale: str) -> Doc:
+def target_view(kpi: Kpi, target: TargetSpec, locale: str) -> TargetView:
     """A target's SMART fields in the reader's locale."""
 
     def num(value: float | None) -> str | None:
         return None if value is None else kpi_value(kpi, value, locale)
 
-    baseline = target["baseline"]
-    if isinstance(baseline, str):
-        baseline = period_text(baseline, _start_of(kpi, baseline), locale)
-    elif baseline is not None:
-        baseline = num(baseline)
-    change = target["change"]
+    baseline: str | None
+    if isinstance(target.baseline, str):
+        baseline = period_text(target.baseline, _start_of(kpi, target.baseline), locale)
+    else:
+        baseline = num(target.baseline)
+    change = target.change
     if change is not None and not change.endswith("%"):
-        change = format_change(float(change), kpi["unit"], locale, kpi["decimals"], kpi["currency"])
+        change = format_change(float(change), kpi.unit, locale, kpi.decimals, kpi.currency)
     elif change is not None:
         change = format_percent_change(float(change.rstrip("%")), locale)
-    tolerance = target["tolerance"]
+    tolerance = target.tolerance
     if tolerance is not None and not tolerance.endswith("%"):
         tolerance = num(float(tolerance))
     elif tolerance is not None:
@@ -346,18 +470,19 @@ def target_view(kpi: Doc, target: Doc, locale: str) -> Doc:
             float(tolerance.rstrip("%").lstrip("+")), "percent", locale, decimals=None
         )
     w = words(locale)
-    return {
-        **target,
-        "gate": w.get(f"gate_{target['gate']}", target["gate"]),
-        "by": format_day(target["by"], locale),
-        "from": format_day(target["from"], locale),
-        "min": num(target["min"]),
-        "max": num(target["max"]),
-        "baseline": baseline,
-        "change": change,
-        "tolerance": tolerance,
-    }
+    return TargetView(
+        min=num(target.min),
+        max=num(target.max),
+        tolerance=tolerance,
+        gate=w.get(f"gate_{target.gate}", str(target.gate)),
+        why=target.why,
+        baseline=baseline,
+        change=change,
+        start=format_day(target.start, locale),
+        by=format_day(target.by, locale),
+        line=target.line,
+    )
 
 
-def sort_key(view: Doc) -> tuple[int, str, str]:
-    return (STATUS_ORDER[view["status"]["key"]], view["card"]["id"], view["id"])
+def sort_key(view: KpiView) -> tuple[int, str, str]:
+    return (STATUS_ORDER[view.status.key], view.card.id, view.id)

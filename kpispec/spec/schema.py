@@ -6,29 +6,16 @@ import json
 from collections.abc import Iterator
 from dataclasses import replace
 from functools import cache
-from importlib import resources
-from pathlib import Path
 from typing import Any
 
 from kpispec.diagnostics import Diagnostic, Loc
+from kpispec.files import data_dir
 from kpispec.spec.loader import Document
 from kpispec.spec.suggest import did_you_mean
 
 SPEC_SCHEMA = "kpispec.schema.json"
 PROJECT_SCHEMA = "project.schema.json"
 BASE_URI = "https://kpispec.dev/schemas/"
-
-
-def data_dir(name: str) -> Path:
-    """A folder shipped with kpispec: ``schemas`` or ``templates``.
-
-    An installed wheel carries them inside the package (``kpispec/_data``); a source
-    checkout has them at the top of the repository.
-    """
-    packaged = resources.files("kpispec") / "_data" / name
-    if packaged.is_dir():
-        return Path(str(packaged))
-    return Path(__file__).resolve().parents[2] / name
 
 
 def schema_text(name: str) -> str:
