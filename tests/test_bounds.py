@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import time
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from kpispec.formula.tokens import FormulaSyntaxError
 from kpispec.report.format import format_value
 from kpispec.report.svg import Scale
 from kpispec.report.views import MAX_MEMBERS, breakdown_view
+from kpispec.results import Breakdown, Member, MemberPoint, from_json
 
 CSV = "at,x,ch\n2026-01-05,1,a\n2026-01-20,2,b\n2026-02-05,4,a\n"
 PROJECT = "kpispec: 1\ntimezone: UTC\n"
@@ -357,25 +359,25 @@ def test_a_spec_file_name_that_is_not_utf8(tmp_path: Path) -> None:
 def test_breakdown_is_capped_on_the_site(tmp_path: Path) -> None:
     # members m0..m119 with value i; the 50 largest are m119..m70; the rest sum to
     # 0 + 1 + ... + 69 = 69 * 70 / 2 = 2415
-    members = [
-        {"member": f"m{i}", "value": float(i), "series": [{"period": "2026-01", "value": float(i)}]}
-        for i in range(120)
-    ]
-    kpi_doc = {"unit": "count", "decimals": None, "currency": None}
-    view = breakdown_view(kpi_doc, {"dimension": "who", "members": members}, "en")
-    rows = view["members"]
-    assert len(rows) == MAX_MEMBERS + 1 == 51
-    assert [r["member"] for r in rows[:2]] == ["m119", "m118"]
-    assert rows[-1]["member"] == "70 other members"
-    assert rows[-1]["value"] == "2,415"
-    assert "50 largest of 120" in view["note"]
-    rate = breakdown_view(
-        {**kpi_doc, "unit": "percent"}, {"dimension": "who", "members": members}, "en"
+    saved = Path(__file__).parent / "golden" / "example" / "eval.json"
+    results = from_json(saved.read_text(encoding="utf-8").split("\n", 1)[1])
+    _, some_kpi = next(results.kpis())
+    count = replace(some_kpi, unit="count", decimals=None, currency=None)
+    members = tuple(
+        Member(f"m{i}", float(i), (MemberPoint("2026-01", float(i)),)) for i in range(120)
     )
-    assert rate["members"][-1]["value"] == ""  # a sum of rates means nothing
-    small = breakdown_view(kpi_doc, {"dimension": "who", "members": members[:50]}, "en")
-    assert len(small["members"]) == 50 and small["note"] is None
-    assert [r["member"] for r in small["members"][:2]] == ["m0", "m1"]  # the document's order
+    view = breakdown_view(count, Breakdown("who", members), "en")
+    rows = view.members
+    assert len(rows) == MAX_MEMBERS + 1 == 51
+    assert [r.member for r in rows[:2]] == ["m119", "m118"]
+    assert rows[-1].member == "70 other members"
+    assert rows[-1].value == "2,415"
+    assert view.note is not None and "50 largest of 120" in view.note
+    rate = breakdown_view(replace(count, unit="percent"), Breakdown("who", members), "en")
+    assert rate.members[-1].value == ""  # a sum of rates means nothing
+    small = breakdown_view(count, Breakdown("who", members[:50]), "en")
+    assert len(small.members) == 50 and small.note is None
+    assert [r.member for r in small.members[:2]] == ["m0", "m1"]  # the document's order
 
 
 def test_many_members_make_a_small_page_and_a_full_document(tmp_path: Path) -> None:

@@ -17,8 +17,10 @@ from kpispec.results import ATTENTION, Gate, Kpi, Results, Scorecard, Status
 
 
 class FailOn(StrEnum):
-    missed = "missed"
-    at_risk = "at_risk"
+    """``--fail-on``: the status at which a ``gate: fail`` target fails the job."""
+
+    missed = Status.MISSED.value
+    at_risk = Status.AT_RISK.value
     never = "never"
 
 

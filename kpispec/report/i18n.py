@@ -9,6 +9,8 @@ from __future__ import annotations
 from datetime import date
 from functools import cache
 
+from kpispec.results.model import Status
+
 WORDS: dict[str, dict[str, str]] = {
     "en": {
         "scorecards": "Scorecards",
@@ -29,11 +31,6 @@ WORDS: dict[str, dict[str, str]] = {
         "vs_previous": "vs previous period",
         "vs_year": "vs a year earlier",
         "as_of": "as of",
-        "met": "met",
-        "at_risk": "at risk",
-        "missed": "missed",
-        "no_data": "no data",
-        "no_target": "no target",
         "stale": "stale data",
         "stale_note": "The newest data is older than the source allows",
         "no_data_note": "No value for this period",
@@ -114,11 +111,6 @@ WORDS: dict[str, dict[str, str]] = {
         "vs_previous": "mot forrige periode",
         "vs_year": "mot året før",
         "as_of": "per",
-        "met": "nådd",
-        "at_risk": "i faresonen",
-        "missed": "ikke nådd",
-        "no_data": "ingen data",
-        "no_target": "uten mål",
         "stale": "utdaterte data",
         "stale_note": "De nyeste dataene er eldre enn kilden tillater",
         "no_data_note": "Ingen verdi for denne perioden",
@@ -199,11 +191,6 @@ WORDS: dict[str, dict[str, str]] = {
         "vs_previous": "mod forrige periode",
         "vs_year": "mod året før",
         "as_of": "pr.",
-        "met": "nået",
-        "at_risk": "i fare",
-        "missed": "ikke nået",
-        "no_data": "ingen data",
-        "no_target": "uden mål",
         "stale": "forældede data",
         "stale_note": "De nyeste data er ældre end kilden tillader",
         "no_data_note": "Ingen værdi for denne periode",
@@ -268,6 +255,32 @@ WORDS: dict[str, dict[str, str]] = {
 }
 
 
+#: The status words, per language (the keys of :data:`WORDS` that are statuses).
+STATUS_WORDS: dict[str, dict[Status, str]] = {
+    "en": {
+        Status.MET: "met",
+        Status.AT_RISK: "at risk",
+        Status.MISSED: "missed",
+        Status.NO_DATA: "no data",
+        Status.NO_TARGET: "no target",
+    },
+    "nb": {
+        Status.MET: "nådd",
+        Status.AT_RISK: "i faresonen",
+        Status.MISSED: "ikke nådd",
+        Status.NO_DATA: "ingen data",
+        Status.NO_TARGET: "uten mål",
+    },
+    "da": {
+        Status.MET: "nået",
+        Status.AT_RISK: "i fare",
+        Status.MISSED: "ikke nået",
+        Status.NO_DATA: "ingen data",
+        Status.NO_TARGET: "uden mål",
+    },
+}
+
+
 def language(locale: str) -> str:
     """The interface language of a locale: ``nb_NO`` -> ``nb``; English when untranslated."""
     base = locale.replace("-", "_").split("_")[0].lower()
@@ -278,7 +291,9 @@ def language(locale: str) -> str:
 
 @cache
 def words(locale: str) -> dict[str, str]:
-    return WORDS[language(locale)]
+    """The interface words of the locale's language, the status words among them."""
+    lang = language(locale)
+    return {**WORDS[lang], **{status.value: word for status, word in STATUS_WORDS[lang].items()}}
 
 
 def period_text(label: str, start: str, locale: str) -> str:
