@@ -20,7 +20,7 @@ from kpispec.spec.load import Loaded
 from kpispec.spec.load import load as _load
 
 if TYPE_CHECKING:
-    from kpispec.engine.periods import Period
+    from kpispec.periods import Period
 
 
 def load(
@@ -50,8 +50,7 @@ def load(
 
 
 def parse_as_of(value: str | date | None) -> date:
-    from kpispec.engine.periods import check_date
-    from kpispec.spec.model import FIRST_YEAR, LAST_YEAR
+    from kpispec.periods import FIRST_YEAR, LAST_YEAR, check_date
 
     if value is None:
         return date.today()
@@ -74,8 +73,7 @@ def parse_as_of(value: str | date | None) -> date:
 
 def parse_period(period: str | None) -> Period | None:
     """The ``--period`` label as a period (None: the last complete one)."""
-    from kpispec.engine.periods import parse_user_label
-    from kpispec.spec.model import FIRST_YEAR, LAST_YEAR
+    from kpispec.periods import FIRST_YEAR, LAST_YEAR, parse_user_label
 
     if period is None:
         return None

@@ -8,12 +8,13 @@ they cannot go on; the CLI is the only place that turns them into exit codes.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 
+from kpispec.codes import REGISTRY
 from kpispec.escaping import json_lines, one_line
 
 
@@ -47,6 +48,10 @@ class Diagnostic:
     severity: Severity = Severity.ERROR
     #: Length of the underlined span in the source line (at least 1).
     length: int = 1
+
+    def __post_init__(self) -> None:
+        if self.code not in REGISTRY:  # a bug in kpispec, not in the specs
+            raise ValueError(f"diagnostic code {self.code!r} is not in kpispec.codes")
 
     @property
     def is_error(self) -> bool:
@@ -121,7 +126,7 @@ class Diagnostics:
     def has_errors(self) -> bool:
         return any(d.is_error for d in self.items)
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[Diagnostic]:
         return iter(self.items)
 
     def __len__(self) -> int:

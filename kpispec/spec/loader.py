@@ -20,7 +20,7 @@ from typing import Any
 
 import yaml
 
-from kpispec.diagnostics import Diagnostic, Loc
+from kpispec.diagnostics import Diagnostic, Loc, SpecError
 from kpispec.files import printable_name
 
 #: Files larger than this are refused (a spec file is text written by people).
@@ -113,6 +113,12 @@ class Snippet:
         i = min(max(offset, 0), len(self.lines) - 1)
         return Loc(self.file, self.lines[i], self.cols[i])
 
+    def range_loc(self, start: int, end: int) -> Loc:
+        """Where the characters ``start:end`` begin, spanning them when on one line."""
+        begin, finish = self.loc(start), self.loc(max(start, end - 1))
+        length = finish.col - begin.col + 1 if finish.line == begin.line else 1
+        return Loc(begin.file, begin.line, begin.col, max(1, length))
+
     @staticmethod
     def detached(text: str, loc: Loc) -> Snippet:
         """A snippet without a file behind it: every offset maps to ``loc`` + offset."""
@@ -120,10 +126,12 @@ class Snippet:
         return Snippet(text, loc.file, (loc.line,) * n, tuple(loc.col + i for i in range(n)))
 
 
-class LoadError(Exception):
+class LoadError(SpecError):
+    """A file cannot be read or parsed as YAML; carries its one diagnostic."""
+
     def __init__(self, diagnostic: Diagnostic) -> None:
+        super().__init__([diagnostic])
         self.diagnostic = diagnostic
-        super().__init__(diagnostic.message)
 
 
 @dataclass

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import replace
 from functools import cache
@@ -38,6 +39,16 @@ def schema_text(name: str) -> str:
 @cache
 def schema(name: str) -> dict[str, Any]:
     return json.loads(schema_text(name))  # type: ignore[no-any-return]
+
+
+@cache
+def defined_pattern(name: str) -> re.Pattern[str]:
+    """The ``pattern`` of ``$defs/<name>`` in the spec schema.
+
+    A check of a value the schema has a pattern for skips a value that does not match it:
+    the schema has reported that one already (E204).
+    """
+    return re.compile(str(schema(SPEC_SCHEMA)["$defs"][name]["pattern"]))
 
 
 @cache
