@@ -85,8 +85,12 @@ class KpispecError(Exception):
 
     exit_code = 2
 
-    def __init__(self, diagnostics: Sequence[Diagnostic]) -> None:
+    def __init__(
+        self, diagnostics: Sequence[Diagnostic], sources: dict[str, str] | None = None
+    ) -> None:
         self.diagnostics = list(diagnostics)
+        #: file name -> text of the files the diagnostics point into, to show their lines
+        self.sources = sources or {}
         super().__init__("; ".join(f"{d.loc}: {d.message}" for d in self.diagnostics))
 
 

@@ -198,7 +198,7 @@ class Opened:
                     value = date.fromordinal(value.toordinal() + 1)
             elif isinstance(dtype, pl.Datetime) and dtype.time_zone is None:
                 value = bound.astimezone(ZoneInfo(self.timezone)).replace(tzinfo=None)
-            elif isinstance(dtype, pl.Datetime):
+            elif isinstance(dtype, pl.Datetime) and dtype.time_zone is not None:
                 value = bound.astimezone(ZoneInfo(dtype.time_zone))
             else:
                 return None  # not yet parsed: filtered after normalisation instead
@@ -206,7 +206,7 @@ class Opened:
             parts.append(col >= value if op == "ge" else col < value)
         if not parts:
             return None
-        predicate = parts[0]
+        predicate: pl.Expr = parts[0]
         for part in parts[1:]:
             predicate = predicate & part
         return predicate
@@ -310,7 +310,7 @@ def _scan_files(source: Source, files: list[Path]) -> pl.LazyFrame:
 
 
 #: DuckDB runs a query on its own database only: no file, no extension, no setting changed.
-DUCKDB_CONFIG = {
+DUCKDB_CONFIG: dict[str, str | bool | int | float | list[str]] = {
     "enable_external_access": False,
     "autoinstall_known_extensions": False,
     "autoload_known_extensions": False,
@@ -384,9 +384,9 @@ def _connect(url: str, project: Project, loc: Loc) -> tuple[str, Any]:
     if scheme in ("postgresql", "postgres"):
         import psycopg
 
-        conn = psycopg.connect(url, connect_timeout=10)
-        conn.read_only = True  # every transaction starts with BEGIN READ ONLY
-        return "postgres", conn
+        pg = psycopg.connect(url, connect_timeout=10)
+        pg.read_only = True  # every transaction starts with BEGIN READ ONLY
+        return "postgres", pg
     raise ValueError(f"unsupported database URL scheme {scheme!r}")
 
 
@@ -610,7 +610,7 @@ def open_source(
         empty = _untyped_columns(raw, schema, source)
         if empty:  # no value to infer a type from: a column of nulls, not of text
             raw = raw.with_columns(pl.col(c).cast(pl.Null) for c in empty)
-            schema.update(dict.fromkeys(empty, pl.Null))
+            schema.update(dict.fromkeys(empty, pl.Null()))
     del pl
     return Opened(source, raw, schema, timezone, project.timezone, files)
 

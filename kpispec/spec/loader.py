@@ -61,7 +61,7 @@ _Resolver.add_implicit_resolver("tag:yaml.org,2002:merge", re.compile(r"^(?:<<)$
 if getattr(yaml, "__with_libyaml__", False):
     from yaml._yaml import CParser as _CParser
 
-    class _Composer(_CParser, _Resolver):  # type: ignore[misc]
+    class _Composer(_CParser, _Resolver):
         """libyaml's parser and composer, with our resolver."""
 
         def __init__(self, stream: str) -> None:
@@ -396,6 +396,7 @@ class _Builder:
             raise self.unknown_tag(node)
         if isinstance(node, yaml.SequenceNode):
             return [self.build(child, (*path, i), depth + 1) for i, child in enumerate(node.value)]
+        assert isinstance(node, yaml.MappingNode)  # the only other kind of node
         return self.mapping(node, path, depth)
 
     def unknown_tag(self, node: yaml.Node) -> LoadError:

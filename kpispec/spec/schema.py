@@ -289,7 +289,7 @@ def _diagnose(
         return
     if kind in ("type", "const"):
         expected = error.validator_value
-        types = expected if isinstance(expected, list) else [expected]
+        types: list[str] = expected if isinstance(expected, list) else [expected]
         wanted = (
             " or ".join(_TYPE_NAMES.get(t, t) for t in types) if kind == "type" else _show(expected)
         )
