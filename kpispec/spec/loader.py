@@ -70,7 +70,7 @@ if getattr(yaml, "__with_libyaml__", False):
 
 else:  # pragma: no cover - PyYAML built without libyaml
 
-    class _Composer(  # type: ignore[no-redef]
+    class _Composer(  # type: ignore[no-redef]  # the pure-Python twin of the class above
         yaml.reader.Reader,
         yaml.scanner.Scanner,
         yaml.parser.Parser,

@@ -38,7 +38,8 @@ def schema_text(name: str) -> str:
 
 @cache
 def schema(name: str) -> dict[str, Any]:
-    return json.loads(schema_text(name))  # type: ignore[no-any-return]
+    loaded: dict[str, Any] = json.loads(schema_text(name))
+    return loaded
 
 
 @cache
