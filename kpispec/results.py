@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kpispec import __version__
-from kpispec.engine.periods import Period, year_earlier
 from kpispec.engine.targets import STATUSES, Bound, bound_for, judge, resolve
+from kpispec.periods import Period, year_earlier
 from kpispec.spec.checks import CheckedKpi, CheckedProject
 from kpispec.spec.loader import display_name
 from kpispec.spec.model import Owner, Project, Scorecard, Source, Target

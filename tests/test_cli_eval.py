@@ -331,6 +331,17 @@ def test_value_that_does_not_parse_points_at_its_column(tmp_path: Path) -> None:
     assert_data_error(status, out, err, "D103", "web.yaml:9:")
 
 
+def test_a_bad_value_is_blamed_on_its_own_column_not_on_a_valid_boolean(tmp_path: Path) -> None:
+    """`ok` holds 1 and 0, valid booleans when read; the bad value is the `x` of `pages`."""
+    extra = "    columns:\n      started_at: datetime\n      ok: boolean\n      pages: integer\n"
+    text = spec(extra=extra).replace("sum(pages)", "sum(pages) filter (where ok)")
+    rows = "started_at,ok,pages\n2026-10-01 10:00:00,1,1\n2026-10-02 10:00:00,0,x\n"
+    folder = write_files(tmp_path, {"web.yaml": text, "data/sessions.csv": rows})
+    status, out, err = run_eval(folder)
+    assert_data_error(status, out, err, "D103", "'x'", "`pages`", "line 3", "integer")
+    assert "`ok`" not in err
+
+
 def test_bad_datetime_value(tmp_path: Path) -> None:
     rows = "started_at,pages\n2026-10-01 10:00:00,1\n2026-10-02 10:00:00,2\nyesterday,3\n"
     folder = write_files(tmp_path, {"web.yaml": spec(extra=COLUMNS), "data/sessions.csv": rows})

@@ -158,7 +158,7 @@ def _start_of(kpi: Doc, label: str) -> str:
     for point in kpi["series"]:
         if point["period"] == label:
             return point["start"]
-    from kpispec.engine.periods import parse_label
+    from kpispec.periods import parse_label
 
     return parse_label(label).start.isoformat()
 
