@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from kpispec.confine import has_magic, outside_root
+from kpispec.confine import has_magic, nul_in_path, outside_root
 from kpispec.spec.checks.context import Context
 from kpispec.spec.checks.formulas import source_filter
 from kpispec.spec.checks.settings import check_timezone
@@ -76,9 +76,7 @@ def source_path(ctx: Context, source: Source) -> None:
     loc = source.locs.get("path", source.loc)
     assert source.path is not None
     if "\x00" in source.path:  # no file system takes it; os.path would raise
-        ctx.out.add(
-            "E204", "a path cannot hold a NUL character", loc, "remove the \\0 from the path"
-        )
+        ctx.out.items.append(nul_in_path(loc))
         return
     if source_format(source) is None:
         ctx.out.add(
