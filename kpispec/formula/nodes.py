@@ -18,6 +18,11 @@ class Node:
     start: int
     end: int
 
+    @property
+    def span(self) -> tuple[int, int]:
+        """Where the node is in its formula: its identity within that formula."""
+        return (self.start, self.end)
+
     def children(self) -> Iterator[Node]:
         return iter(())
 

@@ -21,6 +21,7 @@ from kpispec.formula.analysis import FormulaInfo, Level, analyze
 from kpispec.formula.parser import parse
 from kpispec.formula.tokens import FormulaSyntaxError
 from kpispec.spec.columns import KnownColumns, matching_files, read_columns, source_format
+from kpispec.spec.formula_types import type_errors
 from kpispec.spec.loader import Snippet, display_name
 from kpispec.spec.model import (
     FIRST_YEAR,
@@ -238,6 +239,9 @@ class _Checker:
         order = self.cycles()
         for kpi_id in order:
             self.derived(self.checked[kpi_id])
+        self.out.items.extend(
+            type_errors(self.project, self.checked, self.source_filters, self.file_columns)
+        )
         for kpi in self.project.all_kpis():
             for target in kpi.targets:
                 self.target(kpi, target)
