@@ -237,6 +237,13 @@ def test_validation_and_the_engine_judge_types_alike() -> None:
         ["1", "true"],
         ["2026-13-45"],
         ["12,5"],
+        ["+1"],
+        ["1.", ".5", "1e5", "01", "-0"],
+        ["TRUE", "false"],
+        ["2026-01-05T10:00:00Z"],
+        ["inf", "-inf"],
+        ["NA", "3"],
+        ["99999999999999999999"],
     ],
 )
 def test_csv_kinds_are_the_kinds_polars_reads(values: list[str]) -> None:

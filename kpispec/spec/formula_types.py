@@ -62,11 +62,12 @@ def type_errors(
 
     ``read`` holds the columns read from the data, by source id.
     """
-    kpis = [c.kpi for c in checked.values()]
+    by_source: dict[str, list[Kpi]] = {}
+    for entry in checked.values():
+        by_source.setdefault(entry.kpi.source or "", []).append(entry.kpi)
     sources = {s.id: s for s in project.all_sources()}  # the last of an id, as analysed
     kinds = {
-        sid: source_kinds(s, read.get(sid), (k for k in kpis if k.source == sid))
-        for sid, s in sources.items()
+        sid: source_kinds(s, read.get(sid), by_source.get(sid, ())) for sid, s in sources.items()
     }
     out: list[Diagnostic] = []
     for source in sources.values():
