@@ -24,7 +24,7 @@ from typing import Any
 
 import polars as pl
 
-from kpispec.diagnostics import DataError, Diagnostic, Loc
+from kpispec.diagnostics import DataError, Loc
 from kpispec.engine.periods import (
     index_expr,
     local_midnight,
@@ -35,10 +35,11 @@ from kpispec.engine.periods import (
 from kpispec.engine.polars.compile import AggregateCompiler, RowCompiler
 from kpispec.engine.polars.typed import CompileError
 from kpispec.engine.sources import Opened
-from kpispec.formula.analysis import FormulaInfo
+from kpispec.formula.analysis import FormulaInfo, Problem
 from kpispec.formula.functions import PERIOD_VARIABLES
 from kpispec.formula.nodes import Call, Name, Node
 from kpispec.spec.checks import CheckedKpi
+from kpispec.spec.formula_types import located
 from kpispec.spec.loader import Snippet
 from kpispec.spec.model import Source, Window
 
@@ -92,15 +93,8 @@ class SourcePlan:
 
 
 def compile_error(exc: CompileError, snippet: Snippet, source_id: str) -> DataError:
-    start, end = snippet.loc(exc.start), snippet.loc(max(exc.start, exc.end - 1))
-    length = end.col - start.col + 1 if end.line == start.line else 1
-    return DataError(
-        [
-            Diagnostic(
-                "D105", f"{exc.message} (source `{source_id}`)", start, exc.hint, length=length
-            )
-        ]
-    )
+    message = f"{exc.message} (source `{source_id}`)"
+    return DataError([located(Problem("D105", message, exc.start, exc.end, exc.hint), snippet)])
 
 
 def _mentions_period(node: Node) -> bool:
