@@ -395,13 +395,23 @@ def test_glob_error_names_the_file_without_the_column(tmp_path: Path) -> None:
 
 
 def test_type_error_points_at_the_formula(tmp_path: Path) -> None:
-    rows = "started_at,pages,name\n2026-10-01 10:00:00,1,anna\n"
+    # "a1" might be read more than one way, so validation leaves the column's type unknown
+    rows = "started_at,pages,name\n2026-10-01 10:00:00,1,a1\n"
     text = spec().replace("sum(pages)", "sum(name)")
     folder = write_files(tmp_path, {"web.yaml": text, "data/sessions.csv": rows})
     assert kpispec("validate", ".", cwd=folder)[0] == 0
     status, out, err = run_eval(folder)
     assert_data_error(status, out, err, "D105", "web.yaml:10:18: error[D105]", "text")
     assert "    formula: sum(name)\n" in err
+
+
+def test_type_error_known_from_the_csv_is_a_validation_error(tmp_path: Path) -> None:
+    rows = "started_at,pages,name\n2026-10-01 10:00:00,1,anna\n"
+    text = spec().replace("sum(pages)", "sum(name)")
+    folder = write_files(tmp_path, {"web.yaml": text, "data/sessions.csv": rows})
+    status, out, _ = kpispec("validate", ".", cwd=folder)
+    assert status == 2
+    assert "web.yaml:10:18: error[E314]: sum needs number or boolean, but this is text" in out
 
 
 SQL_PROJECT = """\

@@ -14,8 +14,9 @@ import polars as pl
 
 from kpispec.diagnostics import DataError, Diagnostic, Loc, SpecError
 from kpispec.engine.plan import KEYS, Group, SourcePlan, Span, compile_error, plan_source, spine
+from kpispec.engine.polars.compile import KpiCompiler
+from kpispec.engine.polars.typed import CompileError
 from kpispec.engine.sources import Opened, find_bad_value, first_line, open_source
-from kpispec.formula.compile import CompileError, KpiCompiler
 from kpispec.periods import (
     MAX_PERIODS,
     Period,
@@ -209,7 +210,7 @@ def _kpi_values(
         frame = own
     frame, ref_columns = _join_refs(frame, refs)
     aggregates = [a for a in (group.aggregates if group else []) if a.kpi == kpi.kpi.id]
-    compiler = KpiCompiler({id(a.call): a.column for a in aggregates}, ref_columns, tz)
+    compiler = KpiCompiler({a.call.span: a.column for a in aggregates}, ref_columns, tz)
     assert kpi.formula is not None
     try:
         expr = compiler.visit(kpi.formula.ast).expr

@@ -26,9 +26,10 @@ import polars as pl
 
 from kpispec.diagnostics import DataError, Diagnostic, Loc
 from kpispec.engine.periods import index_expr, offset_string
+from kpispec.engine.polars.compile import AggregateCompiler, RowCompiler
+from kpispec.engine.polars.typed import CompileError
 from kpispec.engine.sources import Opened
 from kpispec.formula.analysis import FormulaInfo
-from kpispec.formula.compile import AggregateCompiler, CompileError, RowCompiler
 from kpispec.formula.functions import PERIOD_VARIABLES
 from kpispec.formula.nodes import Call, Name, Node
 from kpispec.periods import local_midnight, period_start, shift_date
@@ -356,17 +357,17 @@ def plan_source(
         )
         branches.append(total.with_columns(pl.lit(group.number, pl.Int64).alias("__group")))
         for dim in group.dimensions:
-            exprs = [
+            dim_exprs = [
                 e.alias(c)
                 for kpi in group.kpis
                 if dim in kpi.dimensions
                 for c, e in per_kpi[kpi.kpi.id]
             ]
-            if not exprs:
+            if not dim_exprs:
                 continue
             by_dim = (
                 rows.group_by("__p", dim)
-                .agg(exprs)
+                .agg(dim_exprs)
                 .with_columns(
                     pl.lit(dim).alias("__dimension"), pl.col(dim).cast(pl.String).alias("__member")
                 )

@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 from kpispec.confine import database_file, outside_root
 from kpispec.diagnostics import DataError, Diagnostic, Loc, SpecError
 from kpispec.files import is_file, printable_name
-from kpispec.spec.columns import matching_files, source_format
+from kpispec.spec.columns import CSV_INFER_ROWS, matching_files, source_format
 from kpispec.spec.model import ColumnType, Project, Source
 from kpispec.spec.secrets import ENV_REFERENCE
 from kpispec.spec.suggest import did_you_mean
@@ -32,7 +32,6 @@ if TYPE_CHECKING:
 #: A UTC offset, which only a time of day can carry: ``...T10:00Z``, ``... 10:00:00+01:00``,
 #: ``...T10:00-0500``. The ``-01`` of a date-only ``2013-03-01`` is not one.
 OFFSET_PATTERN = r"[Tt ]\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?\s*(?:[Zz]|[+-]\d{2}(?::?\d{2})?)$"
-CSV_INFER_ROWS = 10_000
 #: How a text column declared `boolean` is read (case-insensitive), by the reader and by
 #: the diagnosis of a failed read alike.
 BOOLEAN_WORDS = {"true": True, "false": False, "1": True, "0": False}

@@ -21,6 +21,7 @@ from kpispec.spec.checks.settings import check_settings
 from kpispec.spec.checks.sources import check_sources
 from kpispec.spec.checks.spectests import check_spec_tests
 from kpispec.spec.checks.targets import check_targets
+from kpispec.spec.checks.types import check_types
 from kpispec.spec.model import Project
 
 __all__ = ["PASSES", "CheckedKpi", "CheckedProject", "check_project"]
@@ -34,6 +35,7 @@ PASSES: tuple[Callable[[Context], None], ...] = (
     check_kpis,  # links, formulas and filters of each KPI
     check_cycles,
     check_derived,
+    check_types,  # formulas against the column kinds read from the data (E314)
     check_targets,
     check_spec_tests,
     check_smart,
