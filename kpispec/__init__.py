@@ -1,7 +1,8 @@
 """kpispec: a declarative KPI spec language and report compiler.
 
-The API (``kpispec.load``, ``kpispec.evaluate``, ``kpispec.explain``) lives in
-:mod:`kpispec.api` and is imported on first use, so that importing kpispec stays cheap.
+The API (``kpispec.validate``, ``load``, ``evaluate``, ``check``, ``test``, ``render``,
+``publish``, ``explain``) lives in :mod:`kpispec.api` and is imported on first use, so
+that importing kpispec stays cheap.
 """
 
 from __future__ import annotations
@@ -9,11 +10,12 @@ from __future__ import annotations
 from typing import Any
 
 __version__ = "0.1.0"
-__all__ = ["DataError", "SpecError", "__version__", "evaluate", "explain", "load", "render"]
+_API = ("validate", "load", "evaluate", "check", "test", "render", "publish", "explain")
+__all__ = ["DataError", "Diagnostic", "KpispecError", "SpecError", "__version__", *_API]
 
 
 def __getattr__(name: str) -> Any:
-    if name in ("load", "evaluate", "explain", "render"):
+    if name in _API:
         from kpispec import api
 
         return getattr(api, name)

@@ -1,8 +1,11 @@
 """The Python API: everything the command line does, callable from Python.
 
     import kpispec
+    report = kpispec.validate("specs")                  # diagnostics, never raises for specs
     loaded = kpispec.load("specs")                      # the checked project
     results = kpispec.evaluate(loaded, as_of="2026-11-22")  # the typed results
+    gate = kpispec.check(loaded, as_of="2026-11-22")    # the CI verdict, in every format
+    tests = kpispec.test(loaded)                        # the spec tests' outcomes
     kpispec.render(results, "site")      # or a saved document: a path, JSON text or data
 
 Problems raise :class:`kpispec.SpecError` (invalid specs) or :class:`kpispec.DataError`
@@ -11,16 +14,16 @@ Problems raise :class:`kpispec.SpecError` (invalid specs) or :class:`kpispec.Dat
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kpispec.diagnostics import DataError, Diagnostic, Loc, SpecError
-from kpispec.files import exists
+from kpispec.options import chosen_scorecards, parse_as_of, parse_fail_on, parse_period
+from kpispec.runs import GateRun, TestRun, Validation, spec_prefix
 
 if TYPE_CHECKING:  # imported on use: rendering a saved document needs no spec nor engine
-    from kpispec.engine.periods import Period
     from kpispec.results import Results
     from kpispec.spec.load import Loaded
 
@@ -33,70 +36,46 @@ def load(
     strict: bool = False,
 ) -> Loaded:
     """Load and check a project (a folder or a spec file). Raises SpecError if invalid."""
-    path = Path(path)
-    if not exists(path):
-        raise SpecError(
-            [
-                Diagnostic(
-                    "E100",
-                    f"no such file or folder: {path}",
-                    Loc(str(path)),
-                    "name a project folder or a spec file",
-                )
-            ]
-        )
     from kpispec.spec.load import load as _load
 
     loaded = _load(path, data=data, allow_outside_root=allow_outside_root, strict=strict)
     if loaded.spec_errors:
-        raise SpecError(loaded.spec_errors)
+        raise SpecError(loaded.spec_errors, loaded.sources)
     return loaded
 
 
-def parse_as_of(value: str | date | None) -> date:
-    from kpispec.engine.periods import check_date
-    from kpispec.spec.model import FIRST_YEAR, LAST_YEAR
+def validate(
+    paths: str | Path | Sequence[str | Path] = ".",
+    *,
+    data: bool = True,
+    allow_outside_root: bool = False,
+    strict: bool = False,
+) -> Validation:
+    """Check one or more paths (as a pre-commit hook passes the changed files).
 
-    if value is None:
-        return date.today()
-    try:
-        day = value if isinstance(value, date) else date.fromisoformat(value)
-        check_date(day)
-    except (ValueError, TypeError):
-        raise SpecError(
-            [
-                Diagnostic(
-                    "E001",
-                    f"invalid --as-of date {value!r}",
-                    Loc("<command line>"),
-                    f"write it as YYYY-MM-DD, in the years {FIRST_YEAR} to {LAST_YEAR}",
-                )
-            ]
-        ) from None
-    return day
+    Raises SpecError (E100) if a path does not exist, before any is read; problems in the
+    specs are the validation's diagnostics, each once however many paths share a project.
+    """
+    from kpispec.spec.load import existing
+    from kpispec.spec.load import load as _load
 
-
-def parse_period(period: str | None) -> Period | None:
-    """The ``--period`` label as a period (None: the last complete one)."""
-    from kpispec.engine.periods import parse_user_label
-    from kpispec.spec.model import FIRST_YEAR, LAST_YEAR
-
-    if period is None:
-        return None
-    try:
-        return parse_user_label(period)
-    except ValueError:
-        raise SpecError(
-            [
-                Diagnostic(
-                    "E001",
-                    f"invalid --period {period!r}",
-                    Loc("<command line>"),
-                    "write a period label: 2026, 2026-Q4, 2026-10, 2026-W41 or 2026-10-05, "
-                    f"in the years {FIRST_YEAR} to {LAST_YEAR}",
-                )
-            ]
-        ) from None
+    named = [paths] if isinstance(paths, str | Path) else list(paths)
+    checked = [existing(path) for path in named]
+    diagnostics: list[Diagnostic] = []
+    seen: set[Diagnostic] = set()  # a set: thousands of diagnostics must not take quadratic time
+    sources: dict[str, str] = {}
+    counted: dict[tuple[Path, str], int] = {}  # the named files' scorecards -> their KPIs
+    for path in checked:
+        loaded = _load(path, data=data, allow_outside_root=allow_outside_root, strict=strict)
+        for d in loaded.diagnostics:
+            if d not in seen:
+                seen.add(d)
+                diagnostics.append(d)
+        sources.update(loaded.sources)
+        for card in loaded.checked.project.scorecards:
+            if loaded.selected is None or card.id in loaded.selected:
+                counted[(card.file.resolve(), card.id)] = len(card.kpis)
+    return Validation(diagnostics, sources, sum(counted.values()), len(counted))
 
 
 def evaluate(
@@ -111,18 +90,82 @@ def evaluate(
     (:func:`kpispec.results.to_json` writes them as the results document)."""
     from kpispec.engine.evaluate import evaluate as run
     from kpispec.engine.results import build
-    from kpispec.spec.load import Loaded
 
-    loaded = (
-        project
-        if isinstance(project, Loaded)
-        else load(project, allow_outside_root=allow_outside_root)
-    )
+    loaded = _loaded(project, allow_outside_root)
     checked = loaded.checked
     chosen = chosen_scorecards(loaded, scorecards)
     ids = _kpi_ids(loaded, chosen)
     evaluation = run(checked, as_of=parse_as_of(as_of), period=parse_period(period), kpi_ids=ids)
     return build(checked, evaluation, scorecards=chosen, kpi_ids=ids)
+
+
+def check(
+    project: Loaded | str | Path,
+    *,
+    fail_on: str = "missed",
+    as_of: str | date | None = None,
+    period: str | None = None,
+    scorecards: list[str] | None = None,
+    allow_outside_root: bool = False,
+) -> GateRun:
+    """The CI gate: evaluate, judge every gated target (``fail_on``: missed, at_risk, never)."""
+    from kpispec.gate.verdict import judge
+
+    line = parse_fail_on(fail_on)
+    loaded = _loaded(project, allow_outside_root)
+    doc = evaluate(loaded, as_of=as_of, period=period, scorecards=scorecards)
+    return GateRun(doc, judge(doc, line), spec_prefix(loaded.checked.project.root))
+
+
+def test(
+    projects: Loaded | str | Path | Sequence[Loaded | str | Path] = ".",
+    *,
+    as_of: str | date | None = None,
+    scorecards: list[str] | None = None,
+    allow_outside_root: bool = False,
+) -> TestRun:
+    """Run the tests spec files carry for their own formulas; each test once over all paths."""
+    from kpispec.engine.spectests import Outcome, run_tests
+    from kpispec.spec.load import Loaded
+
+    named = [projects] if isinstance(projects, Loaded | str | Path) else list(projects)
+    outcomes: list[Outcome] = []
+    sources: dict[str, str] = {}
+    for project in named:
+        loaded = _loaded(project, allow_outside_root)
+        chosen = chosen_scorecards(loaded, scorecards)
+        sources.update(loaded.sources)
+        for outcome in run_tests(loaded.checked, as_of=parse_as_of(as_of), scorecards=chosen):
+            if not any(o.test is outcome.test or o.loc == outcome.loc for o in outcomes):
+                outcomes.append(outcome)  # two paths of one project name a test once
+    return TestRun(outcomes, sources)
+
+
+def publish(
+    project: Loaded | str | Path,
+    output: str | Path,
+    *,
+    templates: str | Path | None = None,
+    as_of: str | date | None = None,
+    period: str | None = None,
+    scorecards: list[str] | None = None,
+    allow_outside_root: bool = False,
+) -> list[str]:
+    """Load, evaluate and render the site in one call (``kpispec build`` and ``serve``)."""
+    loaded = _loaded(project, allow_outside_root)
+    doc = evaluate(loaded, as_of=as_of, period=period, scorecards=scorecards)
+    root = loaded.checked.project.root
+    return render(
+        doc, output, templates=templates, root=root, allow_outside_root=allow_outside_root
+    )
+
+
+def _loaded(project: Loaded | str | Path, allow_outside_root: bool) -> Loaded:
+    from kpispec.spec.load import Loaded
+
+    if isinstance(project, Loaded):
+        return project
+    return load(project, allow_outside_root=allow_outside_root)
 
 
 def _kpi_ids(loaded: Loaded, chosen: list[str] | None) -> list[str]:
@@ -230,29 +273,22 @@ def explain(
     return "\n".join(parts)
 
 
-def chosen_scorecards(loaded: Loaded, scorecards: list[str] | None) -> list[str] | None:
-    known = [c.id for c in loaded.checked.project.scorecards]
-    if scorecards:
-        for card in scorecards:
-            if card not in known:
-                from kpispec.spec.suggest import did_you_mean
-
-                raise SpecError(
-                    [
-                        Diagnostic(
-                            "E001",
-                            f"no scorecard `{card}`",
-                            Loc("<command line>"),
-                            did_you_mean(card, known) or f"scorecards: {', '.join(known)}",
-                        )
-                    ]
-                )
-        return [
-            c
-            for c in known
-            if c in scorecards and (loaded.selected is None or c in loaded.selected)
-        ]
-    return loaded.selected
-
-
-__all__ = ["DataError", "SpecError", "evaluate", "explain", "load", "render"]
+__all__ = [
+    "DataError",
+    "GateRun",
+    "SpecError",
+    "TestRun",
+    "Validation",
+    "check",
+    "chosen_scorecards",
+    "evaluate",
+    "explain",
+    "load",
+    "parse_as_of",
+    "parse_fail_on",
+    "parse_period",
+    "publish",
+    "render",
+    "test",
+    "validate",
+]

@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from kpispec import __version__
-from kpispec.files import exists, is_dir
+from kpispec.files import is_dir
 
 if TYPE_CHECKING:
-    from kpispec.results import Results
+    from kpispec.diagnostics import Diagnostic, KpispecError
     from kpispec.spec.load import Loaded
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_DATA, EXIT_INTERNAL = 0, 1, 2, 3, 70
@@ -77,12 +77,19 @@ AllowOutside = Annotated[
 
 
 def _usage_error(message: str, hint: str | None = None) -> typer.Exit:
-    from kpispec.escaping import one_line
+    """A problem with the command line itself: E001, printed as every diagnostic is."""
+    from kpispec.diagnostics import Diagnostic, Loc, SpecError
 
-    typer.echo(f"error: {one_line(message)}", err=True)
-    if hint:
-        typer.echo(f"  = hint: {one_line(hint)}", err=True)
-    return typer.Exit(EXIT_INVALID)
+    return _failed(SpecError([Diagnostic("E001", message, Loc("<command line>"), hint)]))
+
+
+def _failed(exc: KpispecError) -> typer.Exit:
+    """Print the diagnostics an error carries; exit with its status."""
+    from kpispec.diagnostics import format_text
+
+    for d in exc.diagnostics:
+        typer.echo(format_text(d, exc.sources), err=True)
+    return typer.Exit(exc.exit_code)
 
 
 @app.command()
@@ -101,53 +108,26 @@ def validate(
     allow_outside_root: AllowOutside = False,
 ) -> None:
     """Check specs against the JSON Schema and the language's rules."""
-    from kpispec.diagnostics import format_github, format_json, format_text
-    from kpispec.spec.load import load
+    from kpispec import api
+    from kpispec.diagnostics import KpispecError, format_github, format_json, format_text
 
-    paths = paths or [Path(".")]
-    for path in paths:
-        if not exists(path):
-            raise _usage_error(
-                f"no such file or folder: {path}", "name a project folder or a spec file"
-            )
-    diagnostics: list = []  # type: ignore[type-arg]
-    seen: set[object] = set()  # a set: thousands of diagnostics must not take quadratic time
-    sources: dict[str, str] = {}
-    counted: dict[tuple[Path, str], int] = {}  # the named files' scorecards -> their KPIs
-    for path in paths:  # several paths (a pre-commit hook passes the changed files)
-        loaded = load(path, data=not no_data, allow_outside_root=allow_outside_root, strict=strict)
-        for d in loaded.diagnostics:
-            if d not in seen:
-                seen.add(d)
-                diagnostics.append(d)
-        sources.update(loaded.sources)
-        for card in loaded.checked.project.scorecards:
-            if loaded.selected is None or card.id in loaded.selected:
-                counted[(card.file.resolve(), card.id)] = len(card.kpis)
-    kpis, cards = sum(counted.values()), len(counted)
-    ok = not any(d.is_error for d in diagnostics)
+    try:
+        result = api.validate(
+            paths or [Path(".")], data=not no_data, allow_outside_root=allow_outside_root,
+            strict=strict,
+        )  # fmt: skip
+    except KpispecError as exc:
+        raise _failed(exc) from None
     if format is DiagnosticFormat.json:
-        typer.echo(format_json(diagnostics))
+        typer.echo(format_json(result.diagnostics))
     elif format is DiagnosticFormat.github:
-        for d in diagnostics:
+        for d in result.diagnostics:
             typer.echo(format_github(d))
     else:
-        for d in diagnostics:
-            typer.echo(format_text(d, sources) + "\n")
-        errors = sum(d.is_error for d in diagnostics)
-        warnings = len(diagnostics) - errors
-        if errors:
-            summary = f"{errors} error{'s' * (errors != 1)}"
-            if warnings:
-                summary += f", {warnings} warning{'s' * (warnings != 1)}"
-            typer.echo(f"invalid: {summary}", err=True)
-        else:
-            note = f" ({warnings} warning{'s' * (warnings != 1)})" if warnings else ""
-            typer.echo(
-                f"valid: {kpis} KPI{'s' * (kpis != 1)} in {cards} scorecard{'s' * (cards != 1)}{note}",
-                err=True,
-            )
-    raise typer.Exit(EXIT_OK if ok else EXIT_INVALID)
+        for d in result.diagnostics:
+            typer.echo(format_text(d, result.sources) + "\n")
+        typer.echo(result.summary(), err=True)
+    raise typer.Exit(EXIT_OK if result.ok else EXIT_INVALID)
 
 
 AsOf = Annotated[
@@ -176,32 +156,35 @@ class EvalFormat(StrEnum):
     csv = "csv"
 
 
-def _print_diagnostics(diagnostics: list, sources: dict[str, str] | None = None) -> None:  # type: ignore[type-arg]
+def _print_diagnostics(
+    diagnostics: list[Diagnostic], sources: dict[str, str] | None = None
+) -> None:
     from kpispec.diagnostics import format_text
 
     for d in diagnostics:
         typer.echo(format_text(d, sources) + "\n", err=True)
 
 
-def _load_or_exit(path: Path, allow_outside_root: bool):  # type: ignore[no-untyped-def]
+def _load_or_exit(path: Path, allow_outside_root: bool) -> Loaded:
     """The checked project; invalid specs print their diagnostics and exit 2.
 
     A data file that does not exist is left to evaluation, which reports it as a data
     error (exit 3); a column the data does not have is a mistake in the specs (exit 2).
     """
-    from kpispec.spec.load import load
+    from kpispec import api
+    from kpispec.diagnostics import KpispecError, SpecError
+    from kpispec.spec.load import existing
 
-    if not exists(path):
-        raise _usage_error(
-            f"no such file or folder: {path}", "name a project folder or a spec file"
-        )
-    loaded = load(path, allow_outside_root=allow_outside_root)
-    errors = loaded.spec_errors
-    if errors:
-        _print_diagnostics(errors, loaded.sources)
+    try:
+        existing(path)
+    except KpispecError as exc:
+        raise _failed(exc) from None
+    try:
+        return api.load(path, allow_outside_root=allow_outside_root)
+    except SpecError as exc:
+        _print_diagnostics(exc.diagnostics, exc.sources)
         typer.echo("invalid specs: run `kpispec validate` for details", err=True)
-        raise typer.Exit(EXIT_INVALID)
-    return loaded
+        raise typer.Exit(EXIT_INVALID) from None
 
 
 @app.command("eval")
@@ -336,59 +319,23 @@ def check(
     allow_outside_root: AllowOutside = False,
 ) -> None:
     """The CI gate: evaluate, judge every target, and fail when a gated target is missed."""
-    import os
-
     from kpispec import api
-    from kpispec.gate import (
-        github,
-    )
-    from kpispec.gate import (
-        junit as junit_report,
-    )
-    from kpispec.gate import (
-        markdown as md_report,
-    )
-    from kpispec.gate import (
-        text as text_report,
-    )
-    from kpispec.gate.verdict import FailOn, judge
-    from kpispec.results import to_json
 
-    try:
-        line = FailOn(fail_on)
-    except ValueError:
-        raise _usage_error(
-            f"--fail-on cannot be {fail_on!r}", "write --fail-on missed, at_risk or never"
-        ) from None
+    api.parse_fail_on(fail_on)  # a wrong --fail-on is reported before anything is read
     loaded = _load_or_exit(path, allow_outside_root)
-    doc = api.evaluate(loaded, as_of=as_of, period=period, scorecards=scorecard)
-    verdict = judge(doc, line)
-    prefix = _spec_prefix(loaded.checked.project.root)
-    outputs = {
-        CheckFormat.text: lambda: text_report.render(verdict, prefix),
-        CheckFormat.json: lambda: to_json(doc, verdict=verdict.to_json()),
-        CheckFormat.junit: lambda: junit_report.render(verdict, prefix),
-        CheckFormat.github: lambda: github.render(verdict, prefix),
-        CheckFormat.markdown: lambda: md_report.render(verdict, doc),
-    }
+    run = api.check(loaded, fail_on=fail_on, as_of=as_of, period=period, scorecards=scorecard)
     for file, kind, option in (
         (junit, CheckFormat.junit, "--junit"),
         (markdown, CheckFormat.markdown, "--markdown"),
         (json_file, CheckFormat.json, "--json"),
     ):
         if file is not None:
-            _write_output(file, outputs[kind](), loaded, allow_outside_root, option)
-    typer.echo(outputs[format](), nl=False)
-    summary = os.environ.get("GITHUB_STEP_SUMMARY")
-    if summary:
-        try:  # appended, never overwritten: other steps write there too
-            with open(summary, "a", encoding="utf-8") as handle:
-                handle.write(md_report.render(verdict, doc) + "\n")
-        except OSError as exc:
-            typer.echo(
-                f"warning: cannot append to GITHUB_STEP_SUMMARY: {exc.strerror or exc}", err=True
-            )
-    raise typer.Exit(EXIT_OK if verdict.passed else EXIT_FAILED)
+            _write_output(file, run.render(kind), loaded, allow_outside_root, option)
+    typer.echo(run.render(format), nl=False)
+    warning = run.append_step_summary()
+    if warning is not None:
+        typer.echo(warning, err=True)
+    raise typer.Exit(EXIT_OK if run.passed else EXIT_FAILED)
 
 
 @app.command()
@@ -416,11 +363,10 @@ def build(
             f"--templates {templates} is not a folder", "name a folder of .html/.md templates"
         )
     loaded = _load_or_exit(path, allow_outside_root)
-    doc = api.evaluate(loaded, as_of=as_of, period=period, scorecards=scorecard)
-    root = loaded.checked.project.root
-    files = api.render(
-        doc, output, templates=templates, root=root, allow_outside_root=allow_outside_root
-    )
+    files = api.publish(
+        loaded, output, templates=templates, as_of=as_of, period=period, scorecards=scorecard,
+        allow_outside_root=allow_outside_root,
+    )  # fmt: skip
     from kpispec.escaping import one_line
 
     shown = one_line(str(output))
@@ -462,25 +408,19 @@ def serve(
     site = output
     try:
         loaded = _load_or_exit(path, allow_outside_root)
-        root = loaded.checked.project.root
 
-        def publish(doc: Results) -> None:
-            api.render(
-                doc, site, templates=templates, root=root, allow_outside_root=allow_outside_root
-            )
+        def publish(project: Loaded | Path) -> None:
+            api.publish(
+                project, site, templates=templates, as_of=as_of,
+                allow_outside_root=allow_outside_root,
+            )  # fmt: skip
 
         def rebuild() -> None:
-            from kpispec.spec.load import load
-
             try:
-                again = load(path, allow_outside_root=allow_outside_root)
-                if again.spec_errors:
-                    _print_diagnostics(again.spec_errors, again.sources)
-                    return
-                publish(api.evaluate(again, as_of=as_of))
+                publish(path)
                 typer.echo("rebuilt", err=True)
             except KpispecError as exc:  # keep serving the last good site
-                _print_diagnostics(exc.diagnostics)
+                _print_diagnostics(exc.diagnostics, exc.sources)
             except Exception as exc:  # a bug: say so, and keep serving the last good site
                 from kpispec.escaping import one_line as _one_line
 
@@ -490,7 +430,7 @@ def serve(
                     err=True,
                 )
 
-        publish(api.evaluate(loaded, as_of=as_of))
+        publish(loaded)
         project = loaded.checked.project
         watch = [project.root, *(s.file.parent for s in project.all_sources())]
         try:
@@ -519,30 +459,13 @@ def test_(
     allow_outside_root: AllowOutside = False,
 ) -> None:
     """Run the tests that spec files carry for their own formulas."""
-    from kpispec.api import chosen_scorecards, parse_as_of
-    from kpispec.diagnostics import format_text
-    from kpispec.engine.spectests import run_tests
-    from kpispec.escaping import one_line
+    from kpispec import api
 
-    outcomes = []
-    for path in paths or [Path(".")]:
-        loaded = _load_or_exit(path, allow_outside_root)
-        chosen = chosen_scorecards(loaded, scorecard)
-        for outcome in run_tests(loaded.checked, as_of=parse_as_of(as_of), scorecards=chosen):
-            if any(o.test is outcome.test or o.loc == outcome.loc for o in outcomes):
-                continue  # two paths of one project
-            outcomes.append(outcome)
-            verdict = "PASS" if outcome.passed else "FAIL"
-            typer.echo(
-                f"{verdict} " + one_line(f"{outcome.loc}: {outcome.test.name} ({outcome.test.kpi})")
-            )
-            if not outcome.passed:
-                typer.echo(f"     {one_line(outcome.message)}")
-                for d in outcome.diagnostics:
-                    typer.echo("     " + format_text(d, loaded.sources).replace("\n", "\n     "))
-    failed = sum(not o.passed for o in outcomes)
-    typer.echo(f"{len(outcomes) - failed} passed, {failed} failed")
-    raise typer.Exit(EXIT_FAILED if failed else EXIT_OK)
+    loaded = [_load_or_exit(path, allow_outside_root) for path in paths or [Path(".")]]
+    run = api.test(loaded, as_of=as_of, scorecards=scorecard)
+    for line in run.lines():
+        typer.echo(line)
+    raise typer.Exit(EXIT_OK if run.passed else EXIT_FAILED)
 
 
 @app.command()

@@ -122,14 +122,27 @@ def inside(path: Path, root: Path) -> bool:
 def outside_root(
     what: str, paths: Iterable[Path], root: Path, loc: Loc, hint: str = HINT
 ) -> Diagnostic | None:
-    """E410 for the first of ``paths`` that leaves the root (``what`` names the reader)."""
+    """E410 for the first of ``paths`` that leaves the root (``what`` names the reader).
+
+    A path holding a NUL character names no file anywhere (the system refuses it): that is
+    E204, reported here because every path a spec names passes through this check.
+    """
     for path in paths:
+        if "\x00" in str(path):
+            return nul_in_path(loc)
         found = escape(path, root)
         if found is not None:
             return Diagnostic(
                 "E410", f"{what}: {found.describe(root)}", loc, hint, length=max(1, loc.length)
             )
     return None
+
+
+def nul_in_path(loc: Loc) -> Diagnostic:
+    """The one diagnostic for a path that holds a NUL character."""
+    return Diagnostic(
+        "E204", "a path cannot hold a NUL character", loc, "remove the \\0 from the path"
+    )
 
 
 _MAGIC = re.compile(r"[*?[]")

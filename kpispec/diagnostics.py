@@ -8,12 +8,13 @@ they cannot go on; the CLI is the only place that turns them into exit codes.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 
+from kpispec.codes import REGISTRY
 from kpispec.escaping import json_lines, one_line
 
 
@@ -48,6 +49,10 @@ class Diagnostic:
     #: Length of the underlined span in the source line (at least 1).
     length: int = 1
 
+    def __post_init__(self) -> None:
+        if self.code not in REGISTRY:  # a bug in kpispec, not in the specs
+            raise ValueError(f"diagnostic code {self.code!r} is not in kpispec.codes")
+
     @property
     def is_error(self) -> bool:
         return self.severity is Severity.ERROR
@@ -80,8 +85,12 @@ class KpispecError(Exception):
 
     exit_code = 2
 
-    def __init__(self, diagnostics: Sequence[Diagnostic]) -> None:
+    def __init__(
+        self, diagnostics: Sequence[Diagnostic], sources: dict[str, str] | None = None
+    ) -> None:
         self.diagnostics = list(diagnostics)
+        #: file name -> text of the files the diagnostics point into, to show their lines
+        self.sources = sources or {}
         super().__init__("; ".join(f"{d.loc}: {d.message}" for d in self.diagnostics))
 
 
@@ -121,7 +130,7 @@ class Diagnostics:
     def has_errors(self) -> bool:
         return any(d.is_error for d in self.items)
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[Diagnostic]:
         return iter(self.items)
 
     def __len__(self) -> int:

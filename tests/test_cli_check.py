@@ -275,9 +275,11 @@ def test_exit_3_when_a_data_file_is_missing(project: Path, fmt: str) -> None:
 
 
 def test_exit_3_when_a_value_does_not_parse(project: Path) -> None:
-    # `pages` holds text in one row: avg(pages) cannot be computed
+    # `pages` holds text in one row: avg(pages) cannot be computed. "3x" could be read
+    # more than one way, so validation leaves the type to the data (a plain word such as
+    # "three" makes the column text already for validation: E314, exit 2)
     (project / "data" / "sessions.csv").write_text(
-        SESSIONS.replace("2026-10-12 10:00:00,email,3,", "2026-10-12 10:00:00,email,three,"),
+        SESSIONS.replace("2026-10-12 10:00:00,email,3,", "2026-10-12 10:00:00,email,3x,"),
         encoding="utf-8",
     )
     run = check("project", "--as-of", AS_OF, cwd=project.parent)

@@ -331,6 +331,17 @@ def test_value_that_does_not_parse_points_at_its_column(tmp_path: Path) -> None:
     assert_data_error(status, out, err, "D103", "web.yaml:9:")
 
 
+def test_a_bad_value_is_blamed_on_its_own_column_not_on_a_valid_boolean(tmp_path: Path) -> None:
+    """`ok` holds 1 and 0, valid booleans when read; the bad value is the `x` of `pages`."""
+    extra = "    columns:\n      started_at: datetime\n      ok: boolean\n      pages: integer\n"
+    text = spec(extra=extra).replace("sum(pages)", "sum(pages) filter (where ok)")
+    rows = "started_at,ok,pages\n2026-10-01 10:00:00,1,1\n2026-10-02 10:00:00,0,x\n"
+    folder = write_files(tmp_path, {"web.yaml": text, "data/sessions.csv": rows})
+    status, out, err = run_eval(folder)
+    assert_data_error(status, out, err, "D103", "'x'", "`pages`", "line 3", "integer")
+    assert "`ok`" not in err
+
+
 def test_bad_datetime_value(tmp_path: Path) -> None:
     rows = "started_at,pages\n2026-10-01 10:00:00,1\n2026-10-02 10:00:00,2\nyesterday,3\n"
     folder = write_files(tmp_path, {"web.yaml": spec(extra=COLUMNS), "data/sessions.csv": rows})
@@ -384,13 +395,23 @@ def test_glob_error_names_the_file_without_the_column(tmp_path: Path) -> None:
 
 
 def test_type_error_points_at_the_formula(tmp_path: Path) -> None:
-    rows = "started_at,pages,name\n2026-10-01 10:00:00,1,anna\n"
+    # "a1" might be read more than one way, so validation leaves the column's type unknown
+    rows = "started_at,pages,name\n2026-10-01 10:00:00,1,a1\n"
     text = spec().replace("sum(pages)", "sum(name)")
     folder = write_files(tmp_path, {"web.yaml": text, "data/sessions.csv": rows})
     assert kpispec("validate", ".", cwd=folder)[0] == 0
     status, out, err = run_eval(folder)
     assert_data_error(status, out, err, "D105", "web.yaml:10:18: error[D105]", "text")
     assert "    formula: sum(name)\n" in err
+
+
+def test_type_error_known_from_the_csv_is_a_validation_error(tmp_path: Path) -> None:
+    rows = "started_at,pages,name\n2026-10-01 10:00:00,1,anna\n"
+    text = spec().replace("sum(pages)", "sum(name)")
+    folder = write_files(tmp_path, {"web.yaml": text, "data/sessions.csv": rows})
+    status, out, _ = kpispec("validate", ".", cwd=folder)
+    assert status == 2
+    assert "web.yaml:10:18: error[E314]: sum needs number or boolean, but this is text" in out
 
 
 SQL_PROJECT = """\

@@ -8,8 +8,8 @@ import pytest
 import yaml
 
 import kpispec
-from kpispec.engine.periods import parse_label
 from kpispec.engine.targets import bound_for, judge, resolve
+from kpispec.periods import parse_label
 from kpispec.results import to_dict
 from kpispec.spec.load import load
 from kpispec.spec.model import Kpi

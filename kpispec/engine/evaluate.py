@@ -13,18 +13,21 @@ from datetime import date, datetime, timedelta
 import polars as pl
 
 from kpispec.diagnostics import DataError, Diagnostic, Loc, SpecError
-from kpispec.engine.periods import (
+from kpispec.engine.plan import KEYS, Group, SourcePlan, Span, compile_error, plan_source, spine
+from kpispec.engine.polars.compile import KpiCompiler
+from kpispec.engine.polars.typed import CompileError
+from kpispec.engine.sources import Opened, find_bad_value, first_line, open_source
+from kpispec.periods import (
+    MAX_PERIODS,
     Period,
+    label_grain,
     last_complete,
     local_midnight,
     period_index,
     year_earlier,
 )
-from kpispec.engine.plan import KEYS, Group, SourcePlan, Span, compile_error, plan_source, spine
-from kpispec.engine.sources import Opened, find_bad_value, first_line, open_source
-from kpispec.formula.compile import CompileError, KpiCompiler
-from kpispec.spec.checks import CheckedKpi, CheckedProject, label_grain
-from kpispec.spec.model import MAX_PERIODS, Kpi
+from kpispec.spec.checks import CheckedKpi, CheckedProject
+from kpispec.spec.model import Kpi
 
 VALUE = "value"
 
@@ -59,7 +62,7 @@ def evaluated_periods(kpis: list[Kpi], as_of: date, period: Period | None) -> di
 
 def spans_for(kpis: list[Kpi], evaluated: dict[str, Period], history: int) -> dict[str, Span]:
     """Periods to compute per grain: the history, a year earlier, and baseline periods."""
-    from kpispec.engine.periods import parse_label
+    from kpispec.periods import parse_label
 
     spans: dict[str, Span] = {}
     for grain, period in evaluated.items():
@@ -207,7 +210,7 @@ def _kpi_values(
         frame = own
     frame, ref_columns = _join_refs(frame, refs)
     aggregates = [a for a in (group.aggregates if group else []) if a.kpi == kpi.kpi.id]
-    compiler = KpiCompiler({id(a.call): a.column for a in aggregates}, ref_columns, tz)
+    compiler = KpiCompiler({a.call.span: a.column for a in aggregates}, ref_columns, tz)
     assert kpi.formula is not None
     try:
         expr = compiler.visit(kpi.formula.ast).expr

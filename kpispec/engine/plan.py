@@ -25,18 +25,14 @@ from typing import Any
 import polars as pl
 
 from kpispec.diagnostics import DataError, Diagnostic, Loc
-from kpispec.engine.periods import (
-    index_expr,
-    local_midnight,
-    offset_string,
-    period_start,
-    shift_date,
-)
+from kpispec.engine.periods import index_expr, offset_string
+from kpispec.engine.polars.compile import AggregateCompiler, RowCompiler
+from kpispec.engine.polars.typed import CompileError
 from kpispec.engine.sources import Opened
 from kpispec.formula.analysis import FormulaInfo
-from kpispec.formula.compile import AggregateCompiler, CompileError, RowCompiler
 from kpispec.formula.functions import PERIOD_VARIABLES
 from kpispec.formula.nodes import Call, Name, Node
+from kpispec.periods import local_midnight, period_start, shift_date
 from kpispec.spec.checks import CheckedKpi
 from kpispec.spec.loader import Snippet
 from kpispec.spec.model import Source, Window
@@ -91,15 +87,9 @@ class SourcePlan:
 
 
 def compile_error(exc: CompileError, snippet: Snippet, source_id: str) -> DataError:
-    start, end = snippet.loc(exc.start), snippet.loc(max(exc.start, exc.end - 1))
-    length = end.col - start.col + 1 if end.line == start.line else 1
-    return DataError(
-        [
-            Diagnostic(
-                "D105", f"{exc.message} (source `{source_id}`)", start, exc.hint, length=length
-            )
-        ]
-    )
+    loc = snippet.range_loc(exc.start, exc.end)
+    message = f"{exc.message} (source `{source_id}`)"
+    return DataError([Diagnostic("D105", message, loc, exc.hint, length=loc.length)])
 
 
 def _mentions_period(node: Node) -> bool:
@@ -137,7 +127,7 @@ def column_loc(name: str, kpis: Iterable[CheckedKpi], source: Source) -> Loc:
 
 
 def time_column(kpi: CheckedKpi, opened: Opened) -> str | None:
-    return kpi.kpi.time if kpi.kpi.time_set else opened.source.time
+    return kpi.kpi.time_column(opened.source)
 
 
 def needed_columns(kpis: Iterable[CheckedKpi], opened: Opened) -> list[str]:
@@ -367,17 +357,17 @@ def plan_source(
         )
         branches.append(total.with_columns(pl.lit(group.number, pl.Int64).alias("__group")))
         for dim in group.dimensions:
-            exprs = [
+            dim_exprs = [
                 e.alias(c)
                 for kpi in group.kpis
                 if dim in kpi.dimensions
                 for c, e in per_kpi[kpi.kpi.id]
             ]
-            if not exprs:
+            if not dim_exprs:
                 continue
             by_dim = (
                 rows.group_by("__p", dim)
-                .agg(exprs)
+                .agg(dim_exprs)
                 .with_columns(
                     pl.lit(dim).alias("__dimension"), pl.col(dim).cast(pl.String).alias("__member")
                 )

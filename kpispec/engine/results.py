@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, cast
 
 from kpispec import __version__
 from kpispec import results as r
-from kpispec.engine.periods import Period, year_earlier
 from kpispec.engine.targets import Bound, bound_for, judge, resolve
+from kpispec.periods import Period, year_earlier
 from kpispec.spec.checks import CheckedKpi, CheckedProject
 from kpispec.spec.loader import display_name
 from kpispec.spec.model import Owner, Scorecard, Source, Target

@@ -21,18 +21,20 @@ from zoneinfo import ZoneInfo
 from kpispec.confine import database_file, outside_root
 from kpispec.diagnostics import DataError, Diagnostic, Loc, SpecError
 from kpispec.files import is_file, printable_name
-from kpispec.spec.columns import matching_files, source_format
+from kpispec.spec.columns import CSV_INFER_ROWS, matching_files, source_format
 from kpispec.spec.model import ColumnType, Project, Source
+from kpispec.spec.secrets import ENV_REFERENCE
 from kpispec.spec.suggest import did_you_mean
 
 if TYPE_CHECKING:
     import polars as pl
 
-_ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 #: A UTC offset, which only a time of day can carry: ``...T10:00Z``, ``... 10:00:00+01:00``,
 #: ``...T10:00-0500``. The ``-01`` of a date-only ``2013-03-01`` is not one.
 OFFSET_PATTERN = r"[Tt ]\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?\s*(?:[Zz]|[+-]\d{2}(?::?\d{2})?)$"
-CSV_INFER_ROWS = 10_000
+#: How a text column declared `boolean` is read (case-insensitive), by the reader and by
+#: the diagnosis of a failed read alike.
+BOOLEAN_WORDS = {"true": True, "false": False, "1": True, "0": False}
 
 
 def data_error(
@@ -154,8 +156,8 @@ class Opened:
             if isinstance(raw, pl.Datetime):
                 return expr.dt.date(), target
         if declared == ColumnType.BOOLEAN and raw == pl.String:
-            mapping = {"true": True, "false": False, "1": True, "0": False}
-            return expr.str.to_lowercase().replace_strict(mapping, return_dtype=pl.Boolean), target
+            words = expr.str.to_lowercase()
+            return words.replace_strict(BOOLEAN_WORDS, return_dtype=pl.Boolean), target
         if raw == target:
             return expr, raw
         return expr.cast(target, strict=True), target
@@ -195,7 +197,7 @@ class Opened:
                     value = date.fromordinal(value.toordinal() + 1)
             elif isinstance(dtype, pl.Datetime) and dtype.time_zone is None:
                 value = bound.astimezone(ZoneInfo(self.timezone)).replace(tzinfo=None)
-            elif isinstance(dtype, pl.Datetime):
+            elif isinstance(dtype, pl.Datetime) and dtype.time_zone is not None:
                 value = bound.astimezone(ZoneInfo(dtype.time_zone))
             else:
                 return None  # not yet parsed: filtered after normalisation instead
@@ -203,7 +205,7 @@ class Opened:
             parts.append(col >= value if op == "ge" else col < value)
         if not parts:
             return None
-        predicate = parts[0]
+        predicate: pl.Expr = parts[0]
         for part in parts[1:]:
             predicate = predicate & part
         return predicate
@@ -255,14 +257,14 @@ def resolve_url(url: str, source: Source) -> str:
             )
         return value
 
-    return _ENV.sub(replace, url)
+    return ENV_REFERENCE.sub(replace, url)
 
 
 def secrets_of(template: str, url: str) -> list[str]:
     """What must never be printed: the values of ${ENV} references and the URL's password."""
     from urllib.parse import unquote, urlsplit
 
-    found = [os.environ.get(m.group(1), "") for m in _ENV.finditer(template)]
+    found = [os.environ.get(m.group(1), "") for m in ENV_REFERENCE.finditer(template)]
     try:
         password = urlsplit(url).password
     except ValueError:
@@ -307,7 +309,7 @@ def _scan_files(source: Source, files: list[Path]) -> pl.LazyFrame:
 
 
 #: DuckDB runs a query on its own database only: no file, no extension, no setting changed.
-DUCKDB_CONFIG = {
+DUCKDB_CONFIG: dict[str, str | bool | int | float | list[str]] = {
     "enable_external_access": False,
     "autoinstall_known_extensions": False,
     "autoload_known_extensions": False,
@@ -326,6 +328,10 @@ class _Refused(Exception):
     def __init__(self, diagnostic: Diagnostic) -> None:
         super().__init__(diagnostic.message)
         self.diagnostic = diagnostic
+
+
+class _NoDatabase(Exception):
+    """The database file of a SQLite or DuckDB URL does not exist (reported as D106)."""
 
 
 class _ReadOnly(Exception):
@@ -360,7 +366,7 @@ def _connect(url: str, project: Project, loc: Loc) -> tuple[str, Any]:
                     raise _Refused(refused)
             real = os.path.realpath(target)
             if not is_file(Path(real)):
-                raise FileNotFoundError(f"the database file {target} does not exist")
+                raise _NoDatabase(f"the database file {target} does not exist")
         if scheme == "sqlite":
             import sqlite3
 
@@ -377,9 +383,9 @@ def _connect(url: str, project: Project, loc: Loc) -> tuple[str, Any]:
     if scheme in ("postgresql", "postgres"):
         import psycopg
 
-        conn = psycopg.connect(url, connect_timeout=10)
-        conn.read_only = True  # every transaction starts with BEGIN READ ONLY
-        return "postgres", conn
+        pg = psycopg.connect(url, connect_timeout=10)
+        pg.read_only = True  # every transaction starts with BEGIN READ ONLY
+        return "postgres", pg
     raise ValueError(f"unsupported database URL scheme {scheme!r}")
 
 
@@ -472,7 +478,7 @@ def _read_sql(source: Source, project: Project, columns: list[str] | None) -> pl
         kind, conn = _connect(url, project, conn_spec.loc)
     except _Refused as exc:  # the path may hold ${ENV} values: each is hidden whole
         d = exc.diagnostic
-        values = [os.environ.get(m.group(1), "") for m in _ENV.finditer(conn_spec.url)]
+        values = [os.environ.get(m.group(1), "") for m in ENV_REFERENCE.finditer(conn_spec.url)]
         hidden = sorted((v for v in values if len(v) >= 3), key=len, reverse=True)
         raise SpecError([Diagnostic(d.code, scrub(d.message, hidden), d.loc, d.hint)]) from None
     except ModuleNotFoundError as exc:
@@ -603,7 +609,7 @@ def open_source(
         empty = _untyped_columns(raw, schema, source)
         if empty:  # no value to infer a type from: a column of nulls, not of text
             raw = raw.with_columns(pl.col(c).cast(pl.Null) for c in empty)
-            schema.update(dict.fromkeys(empty, pl.Null))
+            schema.update(dict.fromkeys(empty, pl.Null()))
     del pl
     return Opened(source, raw, schema, timezone, project.timezone, files)
 
@@ -700,7 +706,7 @@ def find_bad_value(opened: Opened, columns: Iterable[str]) -> Diagnostic | None:
                 parsed = values.str.to_date(strict=False)
             elif declared == ColumnType.BOOLEAN:
                 parsed = values.str.to_lowercase().replace_strict(
-                    {"true": True, "false": False}, default=None, return_dtype=pl.Boolean
+                    BOOLEAN_WORDS, default=None, return_dtype=pl.Boolean
                 )
             else:
                 parsed = values.cast(polars_type(declared), strict=False)

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from kpispec.engine.periods import Period, parse_label
+from kpispec.periods import Period, parse_label
 from kpispec.results.model import Status
 from kpispec.spec.model import Direction, Gate, Kpi, Target
 

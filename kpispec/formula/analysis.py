@@ -11,8 +11,8 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from enum import Enum
 
-from kpispec.formula.functions import DATE_DIFF_UNITS, FUNCTIONS, PERIOD_VARIABLES
-from kpispec.formula.nodes import Call, Literal, Name, Node, Unary
+from kpispec.formula.functions import FUNCTIONS, PERIOD_VARIABLES
+from kpispec.formula.nodes import Call, Name, Node
 from kpispec.spec.suggest import closest, did_you_mean
 
 
@@ -169,7 +169,7 @@ class _Analyzer:
                     "move the condition into an aggregate: sum(x) filter (where condition)",
                 )
             )
-        self.arity(node, fn.name)
+        self.arity(node)
         inner = Level.ROW if fn.aggregate else level
         inner_outer = node if fn.aggregate else outer
         for arg in node.args:
@@ -177,8 +177,9 @@ class _Analyzer:
         if node.filter is not None and fn.aggregate:
             self.visit(node.filter, Level.ROW, inner_outer)
 
-    def arity(self, node: Call, name: str) -> None:
-        fn = FUNCTIONS[name]
+    def arity(self, node: Call) -> None:
+        fn = FUNCTIONS[node.name]
+        name = fn.name
         n = len(node.args)
         if node.star and not fn.star:
             self.problem(
@@ -206,37 +207,11 @@ class _Analyzer:
                 f"write {fn.signature}",
             )
             return
-        if name == "percentile":
-            p = _number(node.args[1])
-            if p is None or not 0 <= p <= 1:
-                self.problem(
-                    "E309",
-                    "the percentile must be a number between 0 and 1",
-                    node.args[1],
-                    "e.g. percentile(resolution_hours, 0.95) for the 95th percentile",
-                )
-        elif name == "date_diff":
-            unit = node.args[0]
-            if not (
-                isinstance(unit, Literal)
-                and isinstance(unit.value, str)
-                and unit.value.lower() in DATE_DIFF_UNITS
-            ):
-                self.problem(
-                    "E309",
-                    "the first argument of date_diff is the unit: 'second', 'minute', 'hour' or 'day'",
-                    unit,
-                    "e.g. date_diff('hour', opened_at, resolved_at)",
-                )
-        elif name == "round" and n == 2:
-            digits = _number(node.args[1])
-            if digits is None or digits != int(digits) or digits < 0:
-                self.problem(
-                    "E309",
-                    "round takes a whole number of decimals, 0 or more",
-                    node.args[1],
-                    "e.g. round(x, 2)",
-                )
+        if fn.literals is not None:
+            wrong = fn.literals(node)
+            if wrong is not None:
+                at = node if wrong.index is None else node.args[wrong.index]
+                self.problem("E309", wrong.message, at, wrong.hint)
 
 
 _FUNCTION_HINTS = {
@@ -259,16 +234,3 @@ def _expected(lo: int, hi: int | None) -> str:
     if lo == hi:
         return f"{lo} argument{'s' if lo != 1 else ''}"
     return f"{lo} to {hi} arguments"
-
-
-def _number(node: Node) -> float | None:
-    if isinstance(node, Unary) and node.op == "-" and isinstance(node.operand, Literal):
-        value = _number(node.operand)
-        return -value if value is not None else None
-    if (
-        isinstance(node, Literal)
-        and isinstance(node.value, int | float)
-        and not isinstance(node.value, bool)
-    ):
-        return float(node.value)
-    return None

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 Value = float | int | str | bool | None
 
@@ -17,6 +17,11 @@ Value = float | int | str | bool | None
 class Node:
     start: int
     end: int
+
+    @property
+    def span(self) -> tuple[int, int]:
+        """Where the node is in its formula: its identity within that formula."""
+        return (self.start, self.end)
 
     def children(self) -> Iterator[Node]:
         return iter(())
@@ -149,11 +154,18 @@ R = TypeVar("R")
 class Visitor(Generic[R]):
     """Dispatches ``visit(node)`` to ``visit_<ClassName>``; ``generic_visit`` otherwise."""
 
+    #: node class -> the name of its method, or None (shared by every visitor class)
+    _methods: ClassVar[dict[tuple[type, type], str | None]] = {}
+
     def visit(self, node: Node, *args: Any) -> R:
-        method = getattr(self, f"visit_{type(node).__name__}", None)
-        if method is None:
+        key = (type(self), type(node))
+        name = Visitor._methods.get(key, "")
+        if name == "":
+            name = f"visit_{type(node).__name__}"
+            name = Visitor._methods[key] = name if hasattr(self, name) else None
+        if name is None:
             return self.generic_visit(node, *args)
-        return method(node, *args)  # type: ignore[no-any-return]
+        return getattr(self, name)(node, *args)  # type: ignore[no-any-return]
 
     def generic_visit(self, node: Node, *args: Any) -> R:
         raise NotImplementedError(f"{type(self).__name__} cannot visit {type(node).__name__}")

@@ -88,8 +88,11 @@ class _Parser:
         return self.tok.kind is T.KEYWORD and self.tok.text in words
 
     def accept_keyword(self, word: str) -> Token | None:
-        if self.at_keyword(word):
-            return self.advance()
+        # the hottest helper (every level of the grammar asks for its keyword): inlined
+        tok = self.tokens[self.i]
+        if tok.kind is T.KEYWORD and tok.text == word:
+            self.i += 1
+            return tok
         return None
 
     def expect(self, kind: T, text: str | None = None, hint: str | None = None) -> Token:

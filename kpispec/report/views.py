@@ -14,6 +14,7 @@ from itertools import pairwise
 from typing import Any
 
 from kpispec.escaping import is_local, safe_href
+from kpispec.periods import parse_label
 from kpispec.report import svg
 from kpispec.report.format import (
     format_change,
@@ -36,7 +37,6 @@ from kpispec.results import (
     Status,
 )
 from kpispec.results import Target as TargetSpec
-from kpispec.results.labels import label_start
 
 
 @dataclass(frozen=True, slots=True)
@@ -283,7 +283,7 @@ def _start_of(kpi: Kpi, label: str) -> str:
     for point in kpi.series:
         if point.period == label:
             return point.start
-    return label_start(label)
+    return parse_label(label).start.isoformat()
 
 
 def status_view(status: Status, locale: str) -> StatusView:

@@ -9,17 +9,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from kpispec.codes import DATA_CODES
 from kpispec.confine import outside_root
-from kpispec.diagnostics import Diagnostic, Loc, Severity
+from kpispec.diagnostics import Diagnostic, Loc, Severity, SpecError
+from kpispec.files import exists
 from kpispec.spec.build import build_project, build_scorecard
 from kpispec.spec.checks import CheckedProject, check_project
 from kpispec.spec.loader import Document, LoadError, display_name, load_document
 from kpispec.spec.project import find_layout, spec_files
 from kpispec.spec.schema import PROJECT_SCHEMA, SPEC_SCHEMA, validate_document
-
-#: Validation codes about the data rather than the specs: evaluation reports them as data
-#: errors (exit status 3) in its own terms.
-DATA_CODES = frozenset({"E411"})
 
 
 @dataclass
@@ -41,6 +39,26 @@ class Loaded:
         return [d for d in self.diagnostics if d.is_error and d.code not in DATA_CODES]
 
 
+def existing(path: Path | str) -> Path:
+    """The path a user named, if it exists; else SpecError E100 (exit status 2).
+
+    Every command and API function that takes a project path checks it here, once.
+    """
+    path = Path(path)
+    if not exists(path):
+        raise SpecError(
+            [
+                Diagnostic(
+                    "E100",
+                    f"no such file or folder: {path}",
+                    Loc(str(path)),
+                    "name a project folder or a spec file",
+                )
+            ]
+        )
+    return path
+
+
 def load(
     path: Path | str,
     *,
@@ -48,9 +66,7 @@ def load(
     allow_outside_root: bool = False,
     strict: bool = False,
 ) -> Loaded:
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(path)
+    path = existing(path)
     layout = find_layout(path)
     diagnostics: list[Diagnostic] = []
     texts: dict[str, str] = {}

@@ -20,7 +20,7 @@ from typing import Any
 
 import yaml
 
-from kpispec.diagnostics import Diagnostic, Loc
+from kpispec.diagnostics import Diagnostic, Loc, SpecError
 from kpispec.files import printable_name
 
 #: Files larger than this are refused (a spec file is text written by people).
@@ -61,7 +61,7 @@ _Resolver.add_implicit_resolver("tag:yaml.org,2002:merge", re.compile(r"^(?:<<)$
 if getattr(yaml, "__with_libyaml__", False):
     from yaml._yaml import CParser as _CParser
 
-    class _Composer(_CParser, _Resolver):  # type: ignore[misc]
+    class _Composer(_CParser, _Resolver):
         """libyaml's parser and composer, with our resolver."""
 
         def __init__(self, stream: str) -> None:
@@ -70,7 +70,7 @@ if getattr(yaml, "__with_libyaml__", False):
 
 else:  # pragma: no cover - PyYAML built without libyaml
 
-    class _Composer(  # type: ignore[no-redef]
+    class _Composer(  # type: ignore[no-redef]  # the pure-Python twin of the class above
         yaml.reader.Reader,
         yaml.scanner.Scanner,
         yaml.parser.Parser,
@@ -113,6 +113,12 @@ class Snippet:
         i = min(max(offset, 0), len(self.lines) - 1)
         return Loc(self.file, self.lines[i], self.cols[i])
 
+    def range_loc(self, start: int, end: int) -> Loc:
+        """Where the characters ``start:end`` begin, spanning them when on one line."""
+        begin, finish = self.loc(start), self.loc(max(start, end - 1))
+        length = finish.col - begin.col + 1 if finish.line == begin.line else 1
+        return Loc(begin.file, begin.line, begin.col, max(1, length))
+
     @staticmethod
     def detached(text: str, loc: Loc) -> Snippet:
         """A snippet without a file behind it: every offset maps to ``loc`` + offset."""
@@ -120,10 +126,12 @@ class Snippet:
         return Snippet(text, loc.file, (loc.line,) * n, tuple(loc.col + i for i in range(n)))
 
 
-class LoadError(Exception):
+class LoadError(SpecError):
+    """A file cannot be read or parsed as YAML; carries its one diagnostic."""
+
     def __init__(self, diagnostic: Diagnostic) -> None:
+        super().__init__([diagnostic])
         self.diagnostic = diagnostic
-        super().__init__(diagnostic.message)
 
 
 @dataclass
@@ -388,6 +396,7 @@ class _Builder:
             raise self.unknown_tag(node)
         if isinstance(node, yaml.SequenceNode):
             return [self.build(child, (*path, i), depth + 1) for i, child in enumerate(node.value)]
+        assert isinstance(node, yaml.MappingNode)  # the only other kind of node
         return self.mapping(node, path, depth)
 
     def unknown_tag(self, node: yaml.Node) -> LoadError:

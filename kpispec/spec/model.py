@@ -15,12 +15,6 @@ from pathlib import Path
 from kpispec.diagnostics import Loc
 from kpispec.spec.loader import Snippet
 
-#: The calendar kpispec evaluates on: as-of dates and period labels lie in these years.
-FIRST_YEAR, LAST_YEAR = 1000, 9000
-#: At most this many periods of one grain in one evaluation (history, the period a year
-#: earlier and baseline periods together): about 11 years of days, 333 years of months.
-MAX_PERIODS = 4000
-
 
 class Grain(StrEnum):
     DAY = "day"
@@ -192,6 +186,12 @@ class Kpi:
     targets: list[Target] = field(default_factory=list)
     locs: dict[str, Loc] = field(default_factory=dict)
     dimension_locs: list[Loc] = field(default_factory=list)  #: each item of `dimensions`
+
+    def time_column(self, source: Source | None) -> str | None:
+        """The time column in force: the KPI's own (``time: null`` is none), else its source's."""
+        if self.time_set:
+            return self.time
+        return source.time if source is not None else None
 
 
 @dataclass

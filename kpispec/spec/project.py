@@ -68,9 +68,9 @@ def spec_files(layout: Layout, patterns: list[str]) -> list[Path]:
     else:
         for folder, dirs, files in os.walk(root):
             dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d != "node_modules")
-            for name in files:
-                if name.endswith(SPEC_SUFFIXES) and not name.startswith("."):
-                    found.add(Path(os.path.abspath(Path(folder) / name)))
+            for file in files:
+                if file.endswith(SPEC_SUFFIXES) and not file.startswith("."):
+                    found.add(Path(os.path.abspath(Path(folder) / file)))
     if layout.project_file is not None:
         found.discard(layout.project_file.resolve())
     inside = (p for p in found if p.is_relative_to(root))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import replace
 from functools import cache
@@ -24,7 +25,18 @@ def schema_text(name: str) -> str:
 
 @cache
 def schema(name: str) -> dict[str, Any]:
-    return json.loads(schema_text(name))  # type: ignore[no-any-return]
+    loaded: dict[str, Any] = json.loads(schema_text(name))
+    return loaded
+
+
+@cache
+def defined_pattern(name: str) -> re.Pattern[str]:
+    """The ``pattern`` of ``$defs/<name>`` in the spec schema.
+
+    A check of a value the schema has a pattern for skips a value that does not match it:
+    the schema has reported that one already (E204).
+    """
+    return re.compile(str(schema(SPEC_SCHEMA)["$defs"][name]["pattern"]))
 
 
 @cache
@@ -265,7 +277,7 @@ def _diagnose(
         return
     if kind in ("type", "const"):
         expected = error.validator_value
-        types = expected if isinstance(expected, list) else [expected]
+        types: list[str] = expected if isinstance(expected, list) else [expected]
         wanted = (
             " or ".join(_TYPE_NAMES.get(t, t) for t in types) if kind == "type" else _show(expected)
         )
