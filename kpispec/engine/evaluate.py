@@ -41,7 +41,8 @@ class Evaluation:
     spans: dict[str, Span]
     values: dict[str, pl.DataFrame]  #: KPI id -> __p, __dimension, __member, value
     plans: list[SourcePlan] = field(default_factory=list)
-    newest: dict[str, object] = field(default_factory=dict)  #: source id -> newest time value
+    #: source id -> (the newest time value as ISO text, or None; whether it is stale)
+    newest: dict[str, tuple[str | None, bool]] = field(default_factory=dict)
     #: KPI id -> the index of the first period with data: the one holding the first row of
     #: its source (of its inputs, the latest); None when it has no time column
     first: dict[str, int | None] = field(default_factory=dict)
@@ -385,7 +386,7 @@ def evaluate(
         )
     freshness = [(p.opened, q) for p in plans if (q := newest_query(p.opened, as_of)) is not None]
     results = run_plans(plans)
-    newest = {}
+    newest: dict[str, tuple[str | None, bool]] = {}
     if freshness:
         for (opened, _), frame in zip(
             freshness, pl.collect_all([q for _, q in freshness]), strict=True
@@ -394,22 +395,22 @@ def evaluate(
 
     first_rows = _first_rows(plans)
     group_of: dict[str, tuple[Group, pl.LazyFrame, str]] = {}
-    for plan, frame in zip(plans, results, strict=True):
-        for group in plan.groups:
-            rows = frame.filter(pl.col("__group") == group.number).lazy()  # once per group
-            for kpi in group.kpis:
-                group_of[kpi.kpi.id] = (group, rows, plan.opened.source.id)
+    for plan, done in zip(plans, results, strict=True):
+        for each in plan.groups:
+            rows = done.filter(pl.col("__group") == each.number).lazy()  # once per group
+            for kpi in each.kpis:
+                group_of[kpi.kpi.id] = (each, rows, plan.opened.source.id)
     computed: dict[str, KpiValues] = {}
     firsts: dict[str, int | None] = {}
     for kpi in kpis:
         grain = str(kpi.kpi.grain)
         span = spans[grain]
-        own = None
-        group = None
+        own: pl.LazyFrame | None = None
+        group: Group | None = None
         first: int | None = None
         if kpi.kpi.id in group_of:
-            group, frame, source_id = group_of[kpi.kpi.id]
-            own = _complete(frame, group, kpi, span, tz)
+            group, group_rows, source_id = group_of[kpi.kpi.id]
+            own = _complete(group_rows, group, kpi, span, tz)
             if group.time is not None:
                 earliest = first_rows[(source_id, group.time)]
                 # a source without rows has data in no period

@@ -156,7 +156,7 @@ def _frame(
                 continue
         typed, bad = _typed(values, dtype, zone)
         if bad is not None:
-            loc = locs[bad].get(column) if bad < len(locs) else None
+            at = locs[bad].get(column) if bad < len(locs) else None
             raise DataError(
                 [
                     Diagnostic(
@@ -164,7 +164,7 @@ def _frame(
                         f"test {test.name!r}: value {values[bad]!r} of column `{column}` "
                         f"(row {bad + 1} for `{source_id}`) is not a valid {_kind(dtype)}, "
                         f"the type of `{column}` in source `{source_id}`",
-                        loc or test.locs.get("rows", test.loc),
+                        at or test.locs.get("rows", test.loc),
                         _HINTS.get(_kind(dtype), "write a value of the column's type"),
                     )
                 ]

@@ -122,7 +122,7 @@ def _survey_answer(rng: random.Random, nps: float) -> tuple[int, int, int]:
 
 
 def surveys(rng: random.Random) -> pl.DataFrame:
-    rows: dict[str, list] = {
+    rows: dict[str, list[object]] = {
         k: [] for k in ("answered_at", "channel", "country", "nps_score", "csat_score", "ces_score")
     }
     for day in season.days():
@@ -175,7 +175,9 @@ def _backlog(day: date) -> float:
 
 
 def tickets(rng: random.Random) -> pl.DataFrame:
-    rows: dict[str, list] = {k: [] for k in ("opened_at", "resolved_at", "channel", "priority")}
+    rows: dict[str, list[object]] = {
+        k: [] for k in ("opened_at", "resolved_at", "channel", "priority")
+    }
     now = datetime(season.END.year, season.END.month, season.END.day, 23, 59)
     for day in season.days():
         volume = season.growth(day, 48, 62, date(2026, 6, 30)) * season.seasonality(day)
@@ -183,7 +185,27 @@ def tickets(rng: random.Random) -> pl.DataFrame:
         for _ in range(n):
             channel = rng.choices(TICKET_CHANNELS, (0.5, 0.32, 0.18))[0]
             priority = rng.choices(PRIORITIES, (0.25, 0.55, 0.16, 0.04))[0]
-            hours = (7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 0, 6)
+            hours: tuple[int, ...] = (
+                7,
+                8,
+                9,
+                10,
+                11,
+                12,
+                13,
+                14,
+                15,
+                16,
+                17,
+                18,
+                19,
+                20,
+                21,
+                22,
+                23,
+                0,
+                6,
+            )
             if channel != "email":
                 hours = tuple(range(8, 21))
             opened = _timestamp(rng, day, hours) + timedelta(seconds=rng.randrange(60))
@@ -195,10 +217,10 @@ def tickets(rng: random.Random) -> pl.DataFrame:
                 factor *= 1.6  # the weekend queue waits for Monday
             hours_taken = median * factor * math.exp(rng.gauss(0, sigma))
             hours_taken = max(0.05, hours_taken)
-            resolved = opened + timedelta(seconds=round(hours_taken * 3600))
+            done = opened + timedelta(seconds=round(hours_taken * 3600))
             abandoned = rng.random() < 0.004  # never resolved
-            if abandoned or resolved > now:  # or still open at the end of the data
-                resolved = None
+            # never resolved, or still open at the end of the data
+            resolved = None if abandoned or done > now else done
             rows["opened_at"].append(opened)
             rows["resolved_at"].append(resolved)
             rows["channel"].append(channel)
@@ -242,7 +264,7 @@ def _signups_per_day(day: date) -> float:
 
 
 def customers(rng: random.Random) -> pl.DataFrame:
-    rows: dict[str, list] = {
+    rows: dict[str, list[object]] = {
         k: []
         for k in (
             "signed_up_at",

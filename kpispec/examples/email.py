@@ -104,7 +104,7 @@ def generate(out: Path) -> list[Path]:
     """Write ``email_sends.parquet`` into ``out`` and return its path."""
     out.mkdir(parents=True, exist_ok=True)
     rng = random.Random(season.SEED + 301)
-    rows: dict[str, list] = {
+    rows: dict[str, list[object]] = {
         k: []
         for k in ("sent_at", "campaign", "segment", "delivered", "opens", "clicks", "unsubscribes")
     }

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -131,7 +132,7 @@ def _return_probability(day: date, country: str, channel: str) -> float:
     return p
 
 
-def _pick(rng: random.Random, values: tuple[str, ...], weights) -> str:
+def _pick(rng: random.Random, values: tuple[str, ...], weights: Sequence[float]) -> str:
     return rng.choices(values, weights)[0]
 
 
@@ -141,10 +142,10 @@ def generate(out: Path) -> list[Path]:
     rng = random.Random(season.SEED + 201)
     end_of_data = datetime.combine(season.END + timedelta(days=1), datetime.min.time())
 
-    carts: dict[str, list] = {
+    carts: dict[str, list[object]] = {
         k: [] for k in ("cart_id", "created_at", "channel", "device", "checked_out")
     }
-    orders: dict[str, list] = {
+    orders: dict[str, list[object]] = {
         k: []
         for k in (
             "order_id",

@@ -118,7 +118,7 @@ def generate(out: Path) -> list[Path]:
     rng = random.Random(season.SEED + 401)
     followers = followers_table(rng)
 
-    follower_rows = {"date": [], "network": [], "followers": []}
+    follower_rows: dict[str, list[object]] = {"date": [], "network": [], "followers": []}
     for day in season.days():
         for network in NETWORKS:
             follower_rows["date"].append(day)
@@ -126,7 +126,7 @@ def generate(out: Path) -> list[Path]:
             follower_rows["followers"].append(followers[network][day])
 
     rng = random.Random(season.SEED + 402)
-    posts: dict[str, list] = {k: [] for k in POST_COLUMNS}
+    posts: dict[str, list[object]] = {k: [] for k in POST_COLUMNS}
     for day in season.days():
         for network in NETWORKS:
             rate = POSTS_PER_WEEK[network] / 7

@@ -22,8 +22,10 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import TypeVar
 
 import polars as pl
 
@@ -102,7 +104,10 @@ def channel_weights(day: date) -> list[float]:
     return w
 
 
-def pick(rng: random.Random, items, weights):
+T = TypeVar("T")
+
+
+def pick(rng: random.Random, items: Sequence[T], weights: Sequence[float]) -> T:
     return rng.choices(items, weights=weights, k=1)[0]
 
 
@@ -149,8 +154,8 @@ def campaign_for(rng: random.Random, day: date, channel: str) -> str | None:
         return None
     if sale is not None and rng.random() < (0.5 if channel == "social" else 0.3):
         return sale[0]
-    names = [name for name, _ in EVERGREEN[channel]]
-    weights = [weight for _, weight in EVERGREEN[channel]]
+    names: list[str] = [name for name, _ in EVERGREEN[channel]]
+    weights: list[float] = [weight for _, weight in EVERGREEN[channel]]
     return pick(rng, names, weights)
 
 
@@ -158,7 +163,7 @@ def generate(out: Path) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     rng = random.Random(season.SEED + 101)
 
-    cols: dict[str, list] = {
+    cols: dict[str, list[object]] = {
         k: []
         for k in (
             "session_id",
@@ -343,7 +348,7 @@ def _ads(sessions: pl.DataFrame) -> pl.DataFrame:
     }
     ctr = {"paid_search": 0.045, "social": 0.012, "display": 0.0035}
     cpc = {"paid_search": 0.95, "social": 0.62, "display": 0.41}
-    rows: dict[str, list] = {
+    rows: dict[str, list[object]] = {
         k: [] for k in ("date", "channel", "campaign", "impressions", "clicks", "spend")
     }
     for day in season.days():
@@ -394,7 +399,7 @@ def _leads(leads: list[tuple[datetime, str, str, str]]) -> pl.DataFrame:
     """Leads from the lead forms; 10-20 % become customers some weeks later."""
     rng = random.Random(season.SEED + 103)
     end = datetime.combine(season.END, datetime.max.time())
-    rows: dict[str, list] = {
+    rows: dict[str, list[object]] = {
         k: []
         for k in (
             "lead_id",
