@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, SupportsFloat
 
 from kpispec import __version__
 from kpispec import results as r
@@ -26,10 +26,11 @@ if TYPE_CHECKING:
 Split = dict[str | None, dict[str | None, dict[int, float | None]]]
 
 
-def _number(value: object) -> float | None:
+def _number(value: SupportsFloat | None) -> float | None:
+    """A Polars number (int, float or Decimal) as a float; NaN and infinities are no value."""
     if value is None:
         return None
-    number = float(value)  # type: ignore[arg-type]  # a Polars number: int, float or Decimal
+    number = float(value)
     return None if math.isnan(number) or math.isinf(number) else number
 
 
@@ -112,9 +113,8 @@ class _Builder:
         for kpi_id in wanted:
             kpi = self.checked.kpis[kpi_id].kpi
             source = project.source(kpi.source) if kpi.source else None
-            found = self.evaluation.newest.get(source.id) if source else None
             # the engine's freshness: (newest time value as ISO text, whether it is stale)
-            newest = cast("tuple[str | None, bool] | None", found)
+            newest = self.evaluation.newest.get(source.id) if source else None
             self.freshness[kpi_id] = newest if newest is not None else (None, False)
         stale = {k for k, (_, is_stale) in self.freshness.items() if is_stale}
         for kpi_id in self.checked.order:

@@ -6,7 +6,7 @@ diagnostics can point at it. Visitors dispatch on the class name (see :class:`Vi
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, TypeVar
 
@@ -165,7 +165,8 @@ class Visitor(Generic[R]):
             name = Visitor._methods[key] = name if hasattr(self, name) else None
         if name is None:
             return self.generic_visit(node, *args)
-        return getattr(self, name)(node, *args)  # type: ignore[no-any-return]
+        method: Callable[..., R] = getattr(self, name)
+        return method(node, *args)
 
     def generic_visit(self, node: Node, *args: Any) -> R:
         raise NotImplementedError(f"{type(self).__name__} cannot visit {type(node).__name__}")

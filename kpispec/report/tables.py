@@ -11,7 +11,7 @@ from kpispec.report.format import format_change, format_value, kpi_bound
 from kpispec.results import Results, Status
 
 if TYPE_CHECKING:
-    from rich.console import Console
+    from rich.console import Console, JustifyMethod
 
 CSV_COLUMNS = ["scorecard", "kpi", "period", "dimension", "member", "value", "status"]
 STATUS_MARK = {
@@ -81,9 +81,12 @@ def print_table(results: Results, console: Console) -> None:
             title_justify="left",
             expand=False,
         )
-        for name, justify in [("KPI", "left"), ("Period", "left"), ("Value", "right"), ("Target", "right"),
-                              ("Status", "left"), ("vs previous", "right"), ("Owner", "left")]:  # fmt: skip
-            table.add_column(name, justify=justify)  # type: ignore[arg-type]
+        columns: list[tuple[str, JustifyMethod]] = [
+            ("KPI", "left"), ("Period", "left"), ("Value", "right"), ("Target", "right"),
+            ("Status", "left"), ("vs previous", "right"), ("Owner", "left"),
+        ]  # fmt: skip
+        for name, justify in columns:
+            table.add_column(name, justify=justify)
         for kpi in card.kpis:
             value = format_value(
                 kpi.value, kpi.unit, locale, decimals=kpi.decimals, currency=kpi.currency
