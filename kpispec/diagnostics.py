@@ -94,6 +94,23 @@ class KpispecError(Exception):
         super().__init__("; ".join(f"{d.loc}: {d.message}" for d in self.diagnostics))
 
 
+class FormulaProblem(KpispecError):
+    """A problem at a character range of a formula's text, raised before the formula is
+    placed in a file: the stage that knows the file (the checker, the planner) catches it
+    and reports it at its line and column. Should one escape, it still carries a
+    diagnostic, placed in the formula text alone."""
+
+    code = "E300"
+
+    def __init__(self, message: str, start: int, end: int, hint: str | None = None) -> None:
+        self.message = message
+        self.start = start
+        self.end = max(end, start + 1)
+        self.hint = hint
+        at = Loc("<formula>", 1, start + 1, self.end - start)
+        super().__init__([Diagnostic(self.code, message, at, hint, length=at.length)])
+
+
 class SpecError(KpispecError):
     """The specs are invalid (exit status 2)."""
 

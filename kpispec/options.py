@@ -84,7 +84,7 @@ def chosen_scorecards(loaded: Loaded, scorecards: list[str] | None) -> list[str]
     if scorecards:
         for card in scorecards:
             if card not in known:
-                from kpispec.spec.suggest import did_you_mean
+                from kpispec.suggest import did_you_mean
 
                 raise SpecError(
                     [

@@ -19,9 +19,9 @@ from helpers import evaluate_doc, write_files
 import kpispec
 from kpispec.diagnostics import DataError, KpispecError, SpecError
 from kpispec.engine.spectests import run_tests
+from kpispec.formatting import format_value
 from kpispec.formula.parser import MAX_DEPTH, MAX_TREE_DEPTH, parse
 from kpispec.formula.tokens import FormulaSyntaxError
-from kpispec.report.format import format_value
 from kpispec.report.svg import Scale
 from kpispec.report.views import MAX_MEMBERS, breakdown_view
 from kpispec.results import Breakdown, Member, MemberPoint, from_json

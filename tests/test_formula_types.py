@@ -97,9 +97,9 @@ def test_avg_of_a_boolean_is_its_share_of_true(tmp_path: Path) -> None:
     rows = "at,ok\n2026-01-05,true\n2026-01-06,false\n2026-01-07,true\n2026-01-08,true\n"
     write_files(tmp_path, {"kpispec.yaml": PROJECT, "s.yaml": spec("avg(ok)"), "s.csv": rows})
     assert errors(tmp_path) == []
-    doc = kpispec.evaluate(tmp_path, as_of="2026-02-01")
-    [k] = doc["scorecards"][0]["kpis"]
-    assert k["value"] == pytest.approx(3 / 4)
+    results = kpispec.evaluate(tmp_path, as_of="2026-02-01")
+    [k] = results.scorecards[0].kpis
+    assert k.value == pytest.approx(3 / 4)
 
 
 def test_parquet_schema_types_the_columns(tmp_path: Path) -> None:

@@ -158,3 +158,35 @@ def test_the_formula_front_end_and_a_csv_validate_import_no_polars(tmp_path: Pat
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert "error[E314]" in out.stdout  # the type check ran, on kinds from the CSV
     assert out.stderr.split()[-3:] == ["False", "False", "2"]
+
+
+#: package -> the kpispec packages it must never import (lower stages know nothing of upper
+#: ones; the gate and the reports are siblings that share only modules below them).
+FORBIDDEN = {
+    "formula": ("kpispec.spec", "kpispec.engine", "kpispec.report", "kpispec.gate"),
+    "spec": ("kpispec.engine", "kpispec.report", "kpispec.gate", "kpispec.results"),
+    "results": ("kpispec.spec", "kpispec.formula", "kpispec.engine", "kpispec.report"),
+    "gate": ("kpispec.spec", "kpispec.formula", "kpispec.engine", "kpispec.report"),
+    "report": ("kpispec.spec", "kpispec.formula", "kpispec.engine", "kpispec.gate"),
+}
+
+
+@pytest.mark.parametrize("package", sorted(FORBIDDEN))
+def test_no_package_imports_a_stage_above_or_beside_it(package: str) -> None:
+    """Read from the source (every import, lazy ones and type-only ones included)."""
+    import ast
+
+    found = []
+    for path in sorted((ROOT / "kpispec" / package).rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else []
+            )
+            for name in names:
+                if name.startswith(FORBIDDEN[package]):
+                    found.append(f"{path.relative_to(ROOT)}:{node.lineno} imports {name}")
+    assert found == []

@@ -24,7 +24,7 @@ from kpispec.files import is_file, printable_name
 from kpispec.spec.columns import CSV_INFER_ROWS, matching_files, source_format
 from kpispec.spec.model import ColumnType, Project, Source
 from kpispec.spec.secrets import ENV_REFERENCE
-from kpispec.spec.suggest import did_you_mean
+from kpispec.suggest import did_you_mean
 
 if TYPE_CHECKING:
     import polars as pl

@@ -13,7 +13,7 @@ from enum import Enum
 
 from kpispec.formula.functions import FUNCTIONS, PERIOD_VARIABLES
 from kpispec.formula.nodes import Call, Name, Node
-from kpispec.spec.suggest import closest, did_you_mean
+from kpispec.suggest import closest, did_you_mean
 
 
 class Level(Enum):

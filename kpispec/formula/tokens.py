@@ -6,6 +6,8 @@ import re
 from dataclasses import dataclass
 from enum import Enum
 
+from kpispec.diagnostics import FormulaProblem
+
 
 class T(Enum):
     NUMBER = "number"
@@ -45,15 +47,8 @@ class Token:
         return f"{self.kind.value} '{self.text}'"
 
 
-class FormulaSyntaxError(Exception):
-    """A problem at a character range of the formula, with an optional hint."""
-
-    def __init__(self, message: str, start: int, end: int, hint: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.start = start
-        self.end = max(end, start + 1)
-        self.hint = hint
+class FormulaSyntaxError(FormulaProblem):
+    """A syntax problem at a character range of the formula, with an optional hint."""
 
 
 _TOKEN = re.compile(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kpispec.report.format import kpi_bound, kpi_value
+from kpispec.formatting import kpi_bound, kpi_value
 from kpispec.results import ATTENTION, Gate, Kpi, Scorecard
 
 

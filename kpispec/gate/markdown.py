@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from kpispec.escaping import markdown_text as _cell
+from kpispec.formatting import kpi_owner
 from kpispec.gate.describe import bound_text, value_text
 from kpispec.gate.verdict import FAIL, WARN, Judged, Verdict
-from kpispec.report.format import kpi_owner
-from kpispec.report.sparkline import sparkline
 from kpispec.results import STATUSES, Results, Status
+from kpispec.sparkline import sparkline
 
 STATUS_WORD = {
     Status.MET: "✅ met",

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from kpispec.escaping import one_line
+from kpispec.formatting import kpi_owner
 from kpispec.gate.describe import sentence, spec_place
 from kpispec.gate.verdict import FAIL, OFF, PASS, SKIP, WARN, Verdict
-from kpispec.report.format import kpi_owner
 
 LABEL = {FAIL: "FAIL", WARN: "WARN", OFF: "off ", PASS: "ok  ", SKIP: "--  "}
 ORDER = {FAIL: 0, WARN: 1, OFF: 2, PASS: 3, SKIP: 4}

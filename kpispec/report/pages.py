@@ -14,9 +14,9 @@ from kpispec.escaping import markdown_text
 from kpispec.files import data_dir
 from kpispec.report import svg
 from kpispec.report.i18n import language, words
-from kpispec.report.sparkline import sparkline
 from kpispec.report.views import KpiView, kpi_view, markdown, page_names, sort_key
 from kpispec.results import ATTENTION, STATUS_ORDER, Results, Status, summarize
+from kpispec.sparkline import sparkline
 
 if TYPE_CHECKING:
     from jinja2 import Environment

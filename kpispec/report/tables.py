@@ -7,7 +7,7 @@ import io
 from typing import TYPE_CHECKING
 
 from kpispec.escaping import one_line
-from kpispec.report.format import format_change, format_value, kpi_bound
+from kpispec.formatting import format_change, format_value, kpi_bound
 from kpispec.results import Results, Status
 
 if TYPE_CHECKING:

@@ -14,9 +14,7 @@ from itertools import pairwise
 from typing import Any
 
 from kpispec.escaping import is_local, safe_href
-from kpispec.periods import parse_label
-from kpispec.report import svg
-from kpispec.report.format import (
+from kpispec.formatting import (
     format_change,
     format_number,
     format_percent_change,
@@ -25,6 +23,8 @@ from kpispec.report.format import (
     kpi_owner,
     kpi_value,
 )
+from kpispec.periods import parse_label
+from kpispec.report import svg
 from kpispec.report.i18n import language, period_text, words
 from kpispec.results import (
     STATUS_ORDER,

@@ -12,7 +12,7 @@ from typing import Any
 from kpispec.diagnostics import Diagnostic, Loc
 from kpispec.files import data_dir
 from kpispec.spec.loader import Document
-from kpispec.spec.suggest import did_you_mean
+from kpispec.suggest import did_you_mean
 
 SPEC_SCHEMA = "kpispec.schema.json"
 PROJECT_SCHEMA = "project.schema.json"

@@ -7,20 +7,20 @@ from typing import Any
 
 import polars as pl
 
+from kpispec.diagnostics import FormulaProblem
 from kpispec.formula.kinds import Kind
 from kpispec.formula.nodes import Node
 from kpispec.formula.types import HINT, needs
 
 
-class CompileError(Exception):
+class CompileError(FormulaProblem):
     """A type problem at a character range of a formula (made a D105 by the planner)."""
 
+    code = "D105"
+    exit_code = 3
+
     def __init__(self, message: str, node: Node, hint: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.start = node.start
-        self.end = node.end
-        self.hint = hint
+        super().__init__(message, node.start, node.end, hint)
 
 
 @dataclass(frozen=True)

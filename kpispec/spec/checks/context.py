@@ -9,7 +9,7 @@ from kpispec.formula.analysis import FormulaInfo
 from kpispec.spec.columns import KnownColumns
 from kpispec.spec.loader import Snippet
 from kpispec.spec.model import Kpi, Project, Source
-from kpispec.spec.suggest import did_you_mean
+from kpispec.suggest import did_you_mean
 
 
 @dataclass

@@ -16,7 +16,7 @@ from kpispec.spec.checks.context import CheckedKpi, Context, dimension_locs
 from kpispec.spec.checks.links import check_links
 from kpispec.spec.loader import Snippet
 from kpispec.spec.model import Kpi, Source
-from kpispec.spec.suggest import did_you_mean
+from kpispec.suggest import did_you_mean
 
 #: The longest rolling window, per unit: 100 years.
 MAX_WINDOW = {"day": 36_525, "week": 5_218, "month": 1_200}

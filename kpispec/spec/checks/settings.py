@@ -10,7 +10,7 @@ from kpispec.diagnostics import Loc
 from kpispec.spec.checks.context import Context
 from kpispec.spec.schema import defined_pattern
 from kpispec.spec.secrets import literal_password, malformed_reference
-from kpispec.spec.suggest import did_you_mean
+from kpispec.suggest import did_you_mean
 
 #: Currencies suggested for a mistyped code (suggesting every ISO code gives odd guesses).
 COMMON_CURRENCIES = ("EUR", "USD", "GBP", "NOK", "DKK", "SEK", "ISK", "CHF", "PLN", "CZK", "HUF",

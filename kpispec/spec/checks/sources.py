@@ -15,7 +15,7 @@ from kpispec.spec.checks.settings import check_timezone
 from kpispec.spec.columns import KnownColumns, matching_files, read_columns, source_format
 from kpispec.spec.loader import display_name
 from kpispec.spec.model import Source
-from kpispec.spec.suggest import did_you_mean
+from kpispec.suggest import did_you_mean
 
 
 def _fixed_parts(pattern: str) -> list[str]:

@@ -7,7 +7,7 @@ from kpispec.files import is_file
 from kpispec.periods import EXAMPLE_LABELS, FIRST_YEAR, LAST_YEAR, in_calendar, label_grain
 from kpispec.spec.checks.context import Context
 from kpispec.spec.model import Kpi, SpecTest
-from kpispec.spec.suggest import did_you_mean
+from kpispec.suggest import did_you_mean
 
 
 def check_spec_tests(ctx: Context) -> None:
