@@ -23,8 +23,8 @@ MAX_WINDOW = {"day": 36_525, "week": 5_218, "month": 1_200}
 
 
 def parse_snippet(ctx: Context, snippet: Snippet) -> Node | None:
-    if not snippet.text.strip():
-        return None  # an empty formula is reported by the schema
+    if not snippet.text:
+        return None  # an empty formula is reported by the schema (minLength)
     try:
         return parse(snippet.text)
     except FormulaSyntaxError as exc:
