@@ -234,16 +234,9 @@ def render(
             allow_outside_root=allow_outside_root,
         )
     except OSError as exc:  # a name too long, a read-only folder, a full disk
-        raise SpecError(
-            [
-                Diagnostic(
-                    "E001",
-                    f"cannot write the site to {output}: {exc.strerror or exc}",
-                    Loc("<command line>"),
-                    "choose an output folder that can be written (-o DIR)",
-                )
-            ]
-        ) from None
+        from kpispec.outputs import cannot_write
+
+        raise cannot_write(Path(output), exc) from None
 
 
 def explain(

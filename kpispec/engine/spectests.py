@@ -20,7 +20,7 @@ from kpispec.confine import outside_root
 from kpispec.diagnostics import DataError, Diagnostic, KpispecError, Loc, SpecError
 from kpispec.engine.evaluate import VALUE, evaluate
 from kpispec.engine.plan import Span
-from kpispec.engine.sources import open_source, parse_instants, polars_type
+from kpispec.engine.sources import BOOLEAN_WORDS, open_source, parse_instants, polars_type
 from kpispec.periods import Period, parse_label, period_index
 from kpispec.spec.checks import CheckedProject
 from kpispec.spec.loader import display_name
@@ -58,9 +58,6 @@ def _real_schema(source: Source, project: Project) -> dict[str, Any]:
     return schema
 
 
-_BOOLEANS = {"true": True, "false": False, "1": True, "0": False}
-
-
 def _typed(values: list[object], dtype: Any, zone: str) -> tuple[pl.Series, int | None]:
     """Test values read as a column of ``dtype``, and the index of the first that is not one.
 
@@ -87,7 +84,7 @@ def _typed(values: list[object], dtype: Any, zone: str) -> tuple[pl.Series, int 
         typed = text.str.to_date(strict=False)
     elif dtype == pl.Boolean:
         typed = text.str.to_lowercase().replace_strict(
-            _BOOLEANS, default=None, return_dtype=pl.Boolean
+            BOOLEAN_WORDS, default=None, return_dtype=pl.Boolean
         )
     elif dtype == pl.String:
         typed = text
