@@ -113,8 +113,8 @@ def check(
 
     line = parse_fail_on(fail_on)
     loaded = _loaded(project, allow_outside_root)
-    doc = evaluate(loaded, as_of=as_of, period=period, scorecards=scorecards)
-    return GateRun(doc, judge(doc, line), spec_prefix(loaded.checked.project.root))
+    results = evaluate(loaded, as_of=as_of, period=period, scorecards=scorecards)
+    return GateRun(results, judge(results, line), spec_prefix(loaded.checked.project.root))
 
 
 def test(
@@ -153,10 +153,10 @@ def publish(
 ) -> list[str]:
     """Load, evaluate and render the site in one call (``kpispec build`` and ``serve``)."""
     loaded = _loaded(project, allow_outside_root)
-    doc = evaluate(loaded, as_of=as_of, period=period, scorecards=scorecards)
+    results = evaluate(loaded, as_of=as_of, period=period, scorecards=scorecards)
     root = loaded.checked.project.root
     return render(
-        doc, output, templates=templates, root=root, allow_outside_root=allow_outside_root
+        results, output, templates=templates, root=root, allow_outside_root=allow_outside_root
     )
 
 

@@ -70,9 +70,9 @@ def spec_prefix(root: Path) -> str:
 
 @dataclass(frozen=True)
 class GateRun:
-    """The results of ``kpispec check``: the document, the verdict, and every format of it."""
+    """What ``kpispec check`` found: the results, the verdict, and every format of it."""
 
-    doc: Results
+    results: Results
     verdict: Verdict
     prefix: str  #: the project root relative to the CI workspace, for file names
 
@@ -87,10 +87,10 @@ class GateRun:
 
         formats: dict[str, Callable[[], str]] = {
             "text": lambda: text.render(self.verdict, self.prefix),
-            "json": lambda: to_json(self.doc, verdict=self.verdict.to_json()),
+            "json": lambda: to_json(self.results, verdict=self.verdict.to_json()),
             "junit": lambda: junit.render(self.verdict, self.prefix),
             "github": lambda: github.render(self.verdict, self.prefix),
-            "markdown": lambda: markdown.render(self.verdict, self.doc),
+            "markdown": lambda: markdown.render(self.verdict, self.results),
         }
         return formats[format]()
 
