@@ -246,8 +246,10 @@ def explain(
     period: str | None = None,
     scorecards: list[str] | None = None,
 ) -> str:
-    """The Polars plan of every source's fused query, as text: for the KPIs of the chosen
-    scorecards (by default all) and the KPIs they reference, as ``evaluate`` runs them."""
+    """The plan of every source, as text: the logical plan (partials, groupings, windows)
+    and then the Polars plan of each of its queries, for the KPIs of the chosen scorecards
+    (by default all) and the KPIs they reference, as ``evaluate`` runs them."""
+    from kpispec.engine.evaluate import engine_for
     from kpispec.engine.evaluate import evaluate as run
     from kpispec.escaping import one_line
 
@@ -257,12 +259,21 @@ def explain(
     )
     parts = []
     for plan in evaluation.plans:
+        kpis = sum(len(g.kpis) for g in plan.plan.groups)
+        queries = plan.queries()
         parts.append(
-            f"# source `{plan.opened.source.id}`: one query for {sum(len(g.kpis) for g in plan.groups)} KPIs"
+            f"# source `{plan.opened.source.id}`: {kpis} KPI{'' if kpis == 1 else 's'} in "
+            f"{len(queries)} quer{'y' if len(queries) == 1 else 'ies'}"
         )
-        # Polars prints names from the data (a CSV header) raw, line breaks included: each
-        # line of its plan gets a gutter, so that every line printed starts with ours.
-        parts.extend(f"| {one_line(line)}" for line in plan.explain().split("\n"))
+        parts.append("## logical plan")
+        parts.extend(f"  {one_line(line)}" for line in plan.plan.describe())
+        for number, query in enumerate(queries):
+            parts.append(
+                f"## Polars plan {number + 1} of {len(queries)} ({engine_for(plan)} engine)"
+            )
+            # Polars prints names from the data (a CSV header) raw, line breaks included:
+            # each line of its plan gets a gutter, so that every line printed starts with ours.
+            parts.extend(f"| {one_line(line)}" for line in query.explain().split("\n"))
     return "\n".join(parts)
 
 

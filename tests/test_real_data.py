@@ -453,8 +453,8 @@ def test_explain_plans_only_the_chosen_scorecard_and_its_inputs(tmp_path: Path) 
     assert run.returncode == 0, run.stderr
     heads = {line for line in run.stdout.splitlines() if line.startswith("# source")}
     assert heads == {
-        "# source `visits`: one query for 1 KPIs",
-        "# source `orders`: one query for 1 KPIs",
+        "# source `visits`: 1 KPI in 1 query",
+        "# source `orders`: 1 KPI in 1 query",
     }
     everything = _kpispec("eval", ".", "--explain", "--as-of", "2026-11-02", cwd=root)
     assert sum(line.startswith("# source") for line in everything.stdout.splitlines()) == 3

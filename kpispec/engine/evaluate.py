@@ -7,14 +7,17 @@ period without rows still appears (counts 0, everything else null).
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
+from typing import Literal
 
 import polars as pl
 
 from kpispec.diagnostics import DataError, Diagnostic, Loc, SpecError
-from kpispec.engine.plan import KEYS, Group, SourcePlan, Span, compile_error, plan_source, spine
 from kpispec.engine.polars.compile import KpiCompiler
+from kpispec.engine.polars.rollup import roll_up
+from kpispec.engine.polars.scans import KEYS, Lowered, compile_error, lower, spine
 from kpispec.engine.polars.typed import CompileError
 from kpispec.engine.sources import Opened, find_bad_value, first_line, open_source
 from kpispec.periods import (
@@ -26,6 +29,9 @@ from kpispec.periods import (
     period_index,
     year_earlier,
 )
+from kpispec.plan.build import build_plan
+from kpispec.plan.model import Group
+from kpispec.plan.windows import Span
 from kpispec.spec.checks import CheckedKpi, CheckedProject
 from kpispec.spec.model import Kpi
 
@@ -40,7 +46,7 @@ class Evaluation:
     evaluated: dict[str, Period]  #: grain -> the period being judged
     spans: dict[str, Span]
     values: dict[str, pl.DataFrame]  #: KPI id -> __p, __dimension, __member, value
-    plans: list[SourcePlan] = field(default_factory=list)
+    plans: list[Lowered] = field(default_factory=list)
     #: source id -> (the newest time value as ISO text, or None; whether it is stale)
     newest: dict[str, tuple[str | None, bool]] = field(default_factory=dict)
     #: KPI id -> the index of the first period with data: the one holding the first row of
@@ -99,33 +105,38 @@ def spans_for(kpis: list[Kpi], evaluated: dict[str, Period], history: int) -> di
     return spans
 
 
-def _complete(
-    group_rows: pl.LazyFrame, group: Group, kpi: CheckedKpi, span: Span, tz: str
-) -> pl.LazyFrame:
-    """The KPI's aggregate columns on the full spine: every period, every member (lazy)."""
-    aggregates = [a for a in group.aggregates if a.kpi == kpi.kpi.id]
-    columns = [a.column for a in aggregates]
-    rows = group_rows.select([*KEYS, *columns])
-    periods = spine(span, tz).lazy()
+def _grid(frame: pl.DataFrame, group: Group, tz: str) -> pl.DataFrame:
+    """A group's aggregates on the full spine: every period, and every member of each of
+    its dimensions that has rows (a member without rows in a period: counts 0, others
+    null); sorted as values are (dimension, member, period; nulls first)."""
+    periods = spine(group.span, tz)
+    p = periods.select("__p")
     keys = [
-        periods.select("__p").with_columns(
+        p.with_columns(
             pl.lit(None, pl.String).alias("__dimension"), pl.lit(None, pl.String).alias("__member")
         )
     ]
-    for dim in kpi.dimensions:
-        members = rows.filter(pl.col("__dimension") == dim).select("__member").unique()
+    for dim in group.dimensions:
+        members = frame.filter(pl.col("__dimension") == dim).select("__member").unique()
         keys.append(
-            periods.select("__p")
-            .join(members, how="cross")
-            .with_columns(pl.lit(dim).alias("__dimension"))
-            .select(KEYS)
+            p.join(members, how="cross").with_columns(pl.lit(dim).alias("__dimension")).select(KEYS)
         )
     grid = pl.concat(keys, how="vertical_relaxed")
-    full = grid.join(rows, on=KEYS, how="left", nulls_equal=True)
-    counts = [a.column for a in aggregates if a.is_count]
+    full = grid.join(frame, on=KEYS, how="left", nulls_equal=True)
+    counts = [a.column for a in group.aggregates if a.is_count]
     if counts:
         full = full.with_columns(pl.col(c).fill_null(0) for c in counts)
-    return full.join(periods, on="__p", how="left")
+    return full.join(periods, on="__p", how="left").sort(
+        ["__dimension", "__member", "__p"], nulls_last=False
+    )
+
+
+def _empty(group: Group, tz: str) -> pl.DataFrame:
+    """A group's aggregates over no rows, per period: counts 0, everything else null."""
+    return spine(group.span, tz).with_columns(
+        pl.lit(0 if a.is_count else None, pl.Int64 if a.is_count else pl.Float64).alias(a.column)
+        for a in group.aggregates
+    )
 
 
 @dataclass
@@ -164,10 +175,14 @@ def _join_refs(
     return frame, columns
 
 
+def _finite(expr: pl.Expr) -> pl.Expr:
+    """A KPI's value as a float; NaN and infinities are no value."""
+    value = expr.cast(pl.Float64)
+    return pl.when(value.is_nan() | value.is_infinite()).then(None).otherwise(value)
+
+
 def _evaluate_expr(frame: pl.LazyFrame, expr: pl.Expr, keys: list[str]) -> pl.LazyFrame:
-    out = frame.select([*keys, expr.cast(pl.Float64).alias(VALUE)])
-    finite = pl.col(VALUE).is_nan() | pl.col(VALUE).is_infinite()
-    return out.with_columns(pl.when(finite).then(None).otherwise(pl.col(VALUE)).alias(VALUE))
+    return frame.select([*keys, _finite(expr).alias(VALUE)])
 
 
 def _collect(kpi: CheckedKpi, frames: list[pl.LazyFrame]) -> list[pl.DataFrame]:
@@ -186,16 +201,60 @@ def _collect(kpi: CheckedKpi, frames: list[pl.LazyFrame]) -> list[pl.DataFrame]:
         ) from None
 
 
+def _expression(
+    kpi: CheckedKpi, group: Group | None, ref_columns: dict[str, str], tz: str
+) -> pl.Expr:
+    """The KPI-level expression over its aggregates' columns and referenced KPIs."""
+    aggregates = [a for a in (group.aggregates if group else []) if a.kpi is kpi]
+    compiler = KpiCompiler({a.call.span: a.column for a in aggregates}, ref_columns, tz)
+    assert kpi.formula is not None
+    try:
+        return compiler.visit(kpi.formula.ast).expr
+    except CompileError as exc:
+        raise compile_error(exc, kpi.kpi.formula, kpi.kpi.source or kpi.kpi.id) from None
+
+
+def _of_dimensions(frame: pl.DataFrame, kpi: CheckedKpi) -> pl.DataFrame:
+    """The rows of a KPI: the total and its own dimensions' members."""
+    if set(frame["__dimension"].drop_nulls().unique()) <= set(kpi.dimensions):
+        return frame
+    return frame.filter(
+        pl.col("__dimension").is_null() | pl.col("__dimension").is_in(list(kpi.dimensions))
+    )
+
+
+def _own_values(
+    kpis: list[CheckedKpi], group: Group, grid: pl.DataFrame, empty: pl.DataFrame, tz: str
+) -> dict[str, KpiValues]:
+    """Every KPI of a group that reads only its own aggregates, in one pass over its grid."""
+    exprs = {k.kpi.id: _expression(k, group, {}, tz) for k in kpis}
+    try:
+        values = grid.select(*KEYS, *(_finite(e).alias(f"__v_{i}") for i, e in exprs.items()))
+        nothing = empty.select("__p", *(_finite(e).alias(f"__v_{i}") for i, e in exprs.items()))
+    except pl.exceptions.PolarsError:  # find the KPI that fails, and say so at its formula
+        for kpi in kpis:
+            _collect(kpi, [_evaluate_expr(grid.lazy(), exprs[kpi.kpi.id], KEYS)])
+        raise
+    out = {}
+    for kpi in kpis:
+        column = f"__v_{kpi.kpi.id}"
+        own = values.select(*KEYS, pl.col(column).alias(VALUE))
+        out[kpi.kpi.id] = KpiValues(
+            _of_dimensions(own, kpi), nothing.select("__p", pl.col(column).alias(VALUE))
+        )
+    return out
+
+
 def _kpi_values(
     kpi: CheckedKpi,
-    own: pl.LazyFrame | None,
+    own: tuple[Group, pl.DataFrame, pl.DataFrame] | None,
     refs: dict[str, KpiValues],
-    group: Group | None,
     span: Span,
     tz: str,
 ) -> KpiValues:
-    """Evaluate the KPI-level expression over its aggregates and referenced KPIs."""
+    """Evaluate a KPI that references other KPIs (and may have aggregates of its own)."""
     periods = spine(span, tz).lazy()
+    group = own[0] if own is not None else None
     if own is None:
         keys = periods.select("__p").with_columns(
             pl.lit(None, pl.String).alias("__dimension"), pl.lit(None, pl.String).alias("__member")
@@ -207,26 +266,18 @@ def _kpi_values(
         ]
         frame = pl.concat([keys, *member_keys], how="vertical_relaxed").unique(maintain_order=True)
         frame = frame.join(periods, on="__p", how="left")
+        nothing = periods
     else:
-        frame = own
+        frame = own[1].lazy()
+        nothing = own[2].lazy()
     frame, ref_columns = _join_refs(frame, refs)
-    aggregates = [a for a in (group.aggregates if group else []) if a.kpi == kpi.kpi.id]
-    compiler = KpiCompiler({a.call.span: a.column for a in aggregates}, ref_columns, tz)
-    assert kpi.formula is not None
-    try:
-        expr = compiler.visit(kpi.formula.ast).expr
-    except CompileError as exc:
-        raise compile_error(exc, kpi.kpi.formula, kpi.kpi.source or kpi.kpi.id) from None
+    expr = _expression(kpi, group, ref_columns, tz)
     dims = list(kpi.dimensions)
     result = frame.filter(pl.col("__dimension").is_null() | pl.col("__dimension").is_in(dims))
     values = _evaluate_expr(result, expr, KEYS).sort(
         ["__dimension", "__member", "__p"], nulls_last=False
     )
     # the same expression over no rows: counts 0, other aggregates null
-    nothing = periods.with_columns(
-        pl.lit(0 if a.is_count else None, pl.Int64 if a.is_count else pl.Float64).alias(a.column)
-        for a in aggregates
-    )
     for ref_id, ref in refs.items():
         nothing = nothing.join(
             ref.empty.lazy().rename({VALUE: ref_columns[ref_id]}), on="__p", how="left"
@@ -262,36 +313,27 @@ def earliest_query(opened: Opened, column: str) -> pl.LazyFrame:
     return rows.select(opened.time_expr(column).min())
 
 
-def _first_rows(plans: list[SourcePlan]) -> dict[tuple[str, str], datetime | None]:
-    """(source id, time column) -> the earliest time value of that column in the source."""
-    keys: list[tuple[str, str]] = []
-    queries: list[pl.LazyFrame] = []
-    sources = []
+def _earliest_queries(plans: list[Lowered]) -> list[tuple[Lowered, str, pl.LazyFrame]]:
+    """(plan, time column, the query of its earliest value) for every time column read."""
+    out = []
     for plan in plans:
-        for column in dict.fromkeys(g.time for g in plan.groups if g.time is not None):
-            keys.append((plan.opened.source.id, column))
-            queries.append(earliest_query(plan.opened, column))
-            sources.append(plan.opened.source)
-    try:
-        frames = pl.collect_all(queries) if queries else []
-    except pl.exceptions.PolarsError:
-        for query, source, (_, column) in zip(queries, sources, keys, strict=True):
-            try:
-                query.collect()
-            except pl.exceptions.PolarsError as exc:
-                raise DataError(
-                    [
-                        Diagnostic(
-                            "D102",
-                            f"source `{source.id}`: cannot read its time column `{column}`: "
-                            + first_line(exc),
-                            source.locs.get("time", source.loc),
-                            "check the data, or declare the column's type under `columns:`",
-                        )
-                    ]
-                ) from None
-        raise
-    return dict(zip(keys, (f.item() for f in frames), strict=True))
+        for column in dict.fromkeys(g.time for g in plan.plan.groups if g.time is not None):
+            out.append((plan, column, earliest_query(plan.opened, column)))
+    return out
+
+
+def _unreadable_time(plan: Lowered, column: str, exc: BaseException) -> DataError:
+    source = plan.opened.source
+    return DataError(
+        [
+            Diagnostic(
+                "D102",
+                f"source `{source.id}`: cannot read its time column `{column}`: " + first_line(exc),
+                source.locs.get("time", source.loc),
+                "check the data, or declare the column's type under `columns:`",
+            )
+        ]
+    )
 
 
 def judge_freshness(
@@ -310,37 +352,104 @@ def judge_freshness(
     return newest.isoformat(), newest < limit
 
 
-def run_plans(plans: list[SourcePlan]) -> list[pl.DataFrame]:
-    """Collect every source's fused query (in parallel); data errors name the source."""
+#: Sources of more bytes than this run on Polars' streaming engine, in flat memory; smaller
+#: ones in memory, where a sum of floats adds its values in the same order on every run
+#: (streaming threads combine their partial sums in the order they finish).
+STREAMING_BYTES = 256 * 1024 * 1024
+#: no query shares a node with another: a shared node (a CACHE) holds one query's rows
+#: for the next
+_SEPARATE = pl.QueryOptFlags(comm_subplan_elim=False)
+
+
+def engine_for(plan: Lowered) -> Literal["streaming", "in-memory"]:
+    size = 0
+    for path in plan.opened.files:
+        with contextlib.suppress(OSError):
+            size += path.stat().st_size
+    return "streaming" if size > STREAMING_BYTES else "in-memory"
+
+
+def _collect_all(
+    queries: list[pl.LazyFrame], engine: Literal["streaming", "in-memory"]
+) -> list[pl.DataFrame]:
+    return pl.collect_all(queries, engine=engine, optimizations=_SEPARATE) if queries else []
+
+
+def _unreadable(plan: Lowered, exc: BaseException) -> DataError:
+    source = plan.opened.source
+    bad = find_bad_value(plan.opened, plan.opened.schema)
+    if bad is not None:
+        return DataError([bad])
+    return DataError(
+        [
+            Diagnostic(
+                "D102",
+                f"source `{source.id}`: cannot read the data: {first_line(exc)}",
+                source.locs.get("path", source.loc),
+                "check the file, or declare column types under `columns:`",
+            )
+        ]
+    )
+
+
+def run_queries(
+    plans: list[Lowered], extra: list[pl.LazyFrame]
+) -> tuple[list[list[pl.DataFrame]], list[pl.DataFrame]]:
+    """Collect every plan's queries and the ``extra`` ones together (in parallel, streaming);
+    a failure is a data error naming the source and saying why in its terms."""
+    engines = [engine_for(p) for p in plans]
     try:
-        return pl.collect_all([p.query for p in plans])
+        done: dict[int, list[pl.DataFrame]] = {}
+        for engine in ("streaming", "in-memory"):
+            chosen = [i for i, e in enumerate(engines) if e == engine]
+            queries = [q for i in chosen for q in plans[i].queries()]
+            if engine == "in-memory":
+                queries.extend(extra)
+            frames = iter(_collect_all(queries, engine))
+            for i in chosen:
+                done[i] = [next(frames) for _ in plans[i].queries()]
+            rest = list(frames)
     except (KeyboardInterrupt, SystemExit):
         raise
     except BaseException:  # Polars errors, and panics (a BaseException) on odd data
-        pass
-    # find the source that failed, and say why in its terms
-    frames = []
-    for plan in plans:
-        try:
-            frames.append(plan.query.collect())
-        except (KeyboardInterrupt, SystemExit):
-            raise
-        except BaseException as exc:
-            source = plan.opened.source
-            bad = find_bad_value(plan.opened, plan.opened.schema)
-            if bad is not None:
-                raise DataError([bad]) from None
-            raise DataError(
-                [
-                    Diagnostic(
-                        "D102",
-                        f"source `{source.id}`: cannot read the data: {first_line(exc)}",
-                        source.locs.get("path", source.loc),
-                        "check the file, or declare column types under `columns:`",
-                    )
-                ]
-            ) from None
-    return frames
+        for plan, engine in zip(plans, engines, strict=True):
+            try:
+                _collect_all(plan.queries(), engine)
+            except (KeyboardInterrupt, SystemExit):
+                raise
+            except BaseException as exc:
+                raise _unreadable(plan, exc) from None
+        raise
+    return [done[i] for i in range(len(plans))], rest
+
+
+def _aggregates(plan: Lowered, frames: list[pl.DataFrame]) -> dict[int, pl.DataFrame]:
+    """Group number -> every aggregate of the group per (period, dimension, member)."""
+    parts: dict[int, list[pl.DataFrame]] = {}
+    scanned = frames[: len(plan.scans)]
+    for (scan, _), table in zip(plan.scans, scanned, strict=True):
+        for number, frame in roll_up(scan, table).items():
+            parts.setdefault(number, []).append(frame)
+    passes: dict[int, list[pl.DataFrame]] = {}
+    for (group, _, _), frame in zip(plan.passes, frames[len(plan.scans) :], strict=True):
+        passes.setdefault(group.number, []).append(
+            frame.select(*KEYS, *(a.column for a in group.exact))
+        )
+    for number, frames_of in passes.items():
+        parts.setdefault(number, []).append(pl.concat(frames_of, how="diagonal_relaxed"))
+    out = {}
+    for group in plan.plan.groups:
+        pieces = parts.get(group.number, [])
+        if not pieces:
+            out[group.number] = pl.DataFrame(
+                schema={k: pl.Int64 if k == "__p" else pl.String for k in KEYS}
+            )
+            continue
+        frame = pieces[0]
+        for piece in pieces[1:]:
+            frame = frame.join(piece, on=KEYS, how="full", coalesce=True, nulls_equal=True)
+        out[group.number] = frame
+    return out
 
 
 def evaluate(
@@ -373,55 +482,70 @@ def evaluate(
     for kpi in kpis:
         if kpi.kpi.source and kpi.formula and kpi.formula.aggregates:
             by_source.setdefault(kpi.kpi.source, []).append(kpi)
-    plans: list[SourcePlan] = []
+    plans: list[Lowered] = []
     for source_id, source_kpis in by_source.items():
         source = project.source(source_id)
         assert source is not None
         frame = frames.get(source_id) if frames is not None else None
         opened: Opened = open_source(source, project, frame=frame)
-        plans.append(
-            plan_source(
-                opened, source_kpis, spans, checked.source_filters.get(source_id), collapse=collapse
-            )
+        logical = build_plan(
+            source, source_kpis, spans, checked.source_filters.get(source_id), collapse=collapse
         )
+        plans.append(lower(logical, opened))
     freshness = [(p.opened, q) for p in plans if (q := newest_query(p.opened, as_of)) is not None]
-    results = run_plans(plans)
+    earliest = _earliest_queries(plans)
+    try:
+        results, extra = run_queries(plans, [q for _, q in freshness] + [q for _, _, q in earliest])
+    except DataError:
+        raise
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException:  # the data reads, but a time column does not
+        for plan, column, query in earliest:
+            try:
+                query.collect()
+            except pl.exceptions.PolarsError as exc:
+                raise _unreadable_time(plan, column, exc) from None
+        raise
     newest: dict[str, tuple[str | None, bool]] = {}
-    if freshness:
-        for (opened, _), frame in zip(
-            freshness, pl.collect_all([q for _, q in freshness]), strict=True
-        ):
-            newest[opened.source.id] = judge_freshness(opened, frame.item(), as_of)
+    for (opened, _), done in zip(freshness, extra[: len(freshness)], strict=True):
+        newest[opened.source.id] = judge_freshness(opened, done.item(), as_of)
+    first_rows = {
+        (plan.opened.source.id, column): done.item()
+        for (plan, column, _), done in zip(earliest, extra[len(freshness) :], strict=True)
+    }
 
-    first_rows = _first_rows(plans)
-    group_of: dict[str, tuple[Group, pl.LazyFrame, str]] = {}
-    for plan, done in zip(plans, results, strict=True):
-        for each in plan.groups:
-            rows = done.filter(pl.col("__group") == each.number).lazy()  # once per group
-            for kpi in each.kpis:
-                group_of[kpi.kpi.id] = (each, rows, plan.opened.source.id)
+    own: dict[str, tuple[Group, pl.DataFrame, pl.DataFrame]] = {}
+    source_of: dict[str, str] = {}
     computed: dict[str, KpiValues] = {}
+    for plan, collected in zip(plans, results, strict=True):
+        aggregates = _aggregates(plan, collected)
+        for group in plan.plan.groups:
+            grid = _grid(aggregates[group.number], group, tz)
+            empty = _empty(group, tz)
+            alone = [k for k in group.kpis if not k.depends]
+            computed.update(_own_values(alone, group, grid, empty, tz))
+            for kpi in group.kpis:
+                own[kpi.kpi.id] = (group, grid, empty)
+                source_of[kpi.kpi.id] = plan.opened.source.id
     firsts: dict[str, int | None] = {}
     for kpi in kpis:
         grain = str(kpi.kpi.grain)
         span = spans[grain]
-        own: pl.LazyFrame | None = None
-        group: Group | None = None
         first: int | None = None
-        if kpi.kpi.id in group_of:
-            group, group_rows, source_id = group_of[kpi.kpi.id]
-            own = _complete(group_rows, group, kpi, span, tz)
-            if group.time is not None:
-                earliest = first_rows[(source_id, group.time)]
-                # a source without rows has data in no period
-                first = period_index(grain, earliest.date()) if earliest else span.last + 1
+        mine = own.get(kpi.kpi.id)
+        if mine is not None and mine[0].time is not None:
+            earliest_row = first_rows[(source_of[kpi.kpi.id], mine[0].time)]
+            # a source without rows has data in no period
+            first = period_index(grain, earliest_row.date()) if earliest_row else span.last + 1
         if all(str(checked.kpis[r].kpi.grain) == grain for r in kpi.depends):
             known = [f for f in (first, *(firsts.get(r) for r in kpi.depends)) if f is not None]
             first = max(known) if known else None
         firsts[kpi.kpi.id] = first
-        refs = {r: computed[r] for r in kpi.depends if r in computed}
-        computed[kpi.kpi.id] = _kpi_values(kpi, own, refs, group, span, tz)
-    values = {k: v.values for k, v in computed.items()}
+        if kpi.kpi.id not in computed:
+            refs = {r: computed[r] for r in kpi.depends if r in computed}
+            computed[kpi.kpi.id] = _kpi_values(kpi, mine, refs, span, tz)
+    values = {k: computed[k].values for k in order if k in computed}
     return Evaluation(as_of, evaluated, spans, values, plans, newest, firsts)
 
 

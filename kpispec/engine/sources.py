@@ -8,11 +8,12 @@ types and turns the time column into a time zone-aware datetime in the project's
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -58,6 +59,43 @@ def localize(expr: pl.Expr, zone: str) -> pl.Expr:
         return e.dt.replace_time_zone(zone, ambiguous="earliest", non_existent="null")
 
     return pl.coalesce(at(expr), at(expr + pl.duration(hours=1)))
+
+
+@functools.lru_cache(maxsize=32)
+def gap_moves_day(zone: str, start: date | None, end: date | None) -> bool:
+    """Whether a daylight-saving gap of ``zone`` between the dates (default: 1900 to 2100)
+    is longer than the hour :func:`localize` moves a time by, or moves a time into the
+    next day: then a naive time's day is not its wall clock's."""
+    if zone in ("UTC", "Etc/UTC"):
+        return False
+    tz = ZoneInfo(zone)
+    first = max(start or date(1900, 1, 1), date(1900, 1, 1))
+    last = min(end or date(2100, 1, 1), date(2100, 1, 1))
+    day = datetime.combine(first, datetime.min.time(), tzinfo=UTC)
+    stop = datetime.combine(last, datetime.min.time(), tzinfo=UTC) + timedelta(days=2)
+    offset = day.astimezone(tz).utcoffset()
+    while day < stop:
+        following = day + timedelta(days=1)
+        after = following.astimezone(tz).utcoffset()
+        if after is not None and offset is not None and after > offset:
+            # a gap in this day: find its hour, then see where it lies on the wall clock
+            moment = day
+            while (moment + timedelta(hours=1)).astimezone(tz).utcoffset() == offset:
+                moment += timedelta(hours=1)
+            while (moment + timedelta(minutes=1)).astimezone(tz).utcoffset() == offset:
+                moment += timedelta(minutes=1)
+            moment += timedelta(minutes=1)  # the first instant after the change
+            gap = after - offset
+            wall_end = moment.astimezone(tz).replace(tzinfo=None)  # the end of the gap
+            wall_start = wall_end - gap
+            last_in_gap = wall_end - timedelta(microseconds=1)
+            if gap > timedelta(hours=1) or any(
+                (t + timedelta(hours=1)).date() != t.date() for t in (wall_start, last_in_gap)
+            ):
+                return True
+        offset = after
+        day = following
+    return False
 
 
 def parse_instants(text: pl.Expr, zone: str, *, strict: bool = True) -> pl.Expr:
@@ -162,6 +200,13 @@ class Opened:
             return expr, raw
         return expr.cast(target, strict=True), target
 
+    def converts(self, name: str) -> bool:
+        """Whether reading ``name`` changes its raw values (a declared type, text parsed)."""
+        import polars as pl
+
+        expr, _ = self._convert(name)
+        return not expr.meta.eq(pl.col(name))
+
     def normalized_schema(self) -> dict[str, Any]:
         import polars as pl
 
@@ -223,6 +268,35 @@ class Opened:
                 expr = expr.dt.convert_time_zone(self.project_timezone).dt.cast_time_unit("us")
             exprs.append(expr.alias(name))
         return lf.with_columns(exprs) if exprs else lf
+
+    def wall_clock(self, column: str, start: date | None, end: date | None) -> pl.Expr:
+        """The time column as wall-clock time in the project's zone, read from the raw
+        column with no zone work where none changes a row's day (for bucketing rows).
+
+        Naive times in the project's own zone are its wall clock already, unless a
+        daylight-saving gap between ``start`` and ``end`` (or in any year, without them)
+        moves a time into another day; aware times in the project's zone need nothing.
+        """
+        import polars as pl
+
+        dtype = self.schema.get(column)
+        if self.converts(column) or not self.pushable(column):
+            return self.time_expr(column)  # read from the normalised column
+        if dtype == pl.Date:
+            return pl.col(column)
+        if isinstance(dtype, pl.Datetime):
+            if dtype.time_zone is None:
+                if self.timezone == self.project_timezone and not gap_moves_day(
+                    self.timezone, start, end
+                ):
+                    return pl.col(column)
+                return localize(pl.col(column), self.timezone).dt.convert_time_zone(
+                    self.project_timezone
+                )
+            if dtype.time_zone == self.project_timezone:
+                return pl.col(column)
+            return pl.col(column).dt.convert_time_zone(self.project_timezone)
+        return self.time_expr(column)
 
     def time_expr(self, column: str) -> pl.Expr:
         """The time column as an aware local datetime (dates count from local midnight)."""

@@ -19,9 +19,9 @@ import polars as pl
 from kpispec.confine import outside_root
 from kpispec.diagnostics import DataError, Diagnostic, KpispecError, Loc, SpecError
 from kpispec.engine.evaluate import VALUE, evaluate
-from kpispec.engine.plan import Span
 from kpispec.engine.sources import BOOLEAN_WORDS, open_source, parse_instants, polars_type
 from kpispec.periods import Period, parse_label, period_index
+from kpispec.plan.windows import Span
 from kpispec.spec.checks import CheckedProject
 from kpispec.spec.loader import display_name
 from kpispec.spec.model import Project, Source, SpecTest

@@ -1,0 +1,372 @@
+"""Lower a source's logical plan to Polars queries: one per scan, one per row-pass grouping.
+
+A scan reads the rows once, puts each in its bucket of time and aggregates the partials
+by (bucket, every dimension): its result is small (buckets times members), so the
+streaming engine runs it in flat memory whatever the number of rows. A row pass (the
+aggregates that do not decompose) places rows in their periods and groups them once per
+grouping (the total, each dimension), each grouping its own query: no query holds the
+source's rows for another.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import polars as pl
+
+from kpispec.diagnostics import DataError, Diagnostic, Loc
+from kpispec.engine.periods import index_expr, offset_string
+from kpispec.engine.polars.compile import AggregateCompiler, RowCompiler
+from kpispec.engine.polars.typed import CompileError, check
+from kpispec.engine.sources import Opened
+from kpispec.formula.kinds import Kind
+from kpispec.formula.nodes import Call
+from kpispec.periods import local_midnight, period_start, shift_date
+from kpispec.plan.model import Group, Input, Scan, SourcePlan
+from kpispec.plan.partials import NUMERIC, Op
+from kpispec.plan.windows import Span, row_bounds
+from kpispec.spec.checks import CheckedKpi
+from kpispec.spec.loader import Snippet
+from kpispec.spec.model import Source, Window
+
+KEYS = ["__p", "__dimension", "__member"]
+
+
+def compile_error(exc: CompileError, snippet: Snippet, source_id: str) -> DataError:
+    loc = snippet.range_loc(exc.start, exc.end)
+    message = f"{exc.message} (source `{source_id}`)"
+    return DataError([Diagnostic("D105", message, loc, exc.hint, length=loc.length)])
+
+
+def column_loc(name: str, kpis: Iterable[CheckedKpi], source: Source) -> Loc:
+    """Where the specs use column ``name`` of ``source`` first (for data errors)."""
+    for kpi in kpis:
+        for info, snippet in ((kpi.formula, kpi.kpi.formula), (kpi.filter, kpi.kpi.filter)):
+            if info is None or snippet is None:
+                continue
+            for node in info.columns:
+                if node.name == name:
+                    loc = snippet.loc(node.start)
+                    return Loc(loc.file, loc.line, loc.col, node.end - node.start)
+        for dim, loc in zip(kpi.kpi.dimensions, kpi.kpi.dimension_locs, strict=False):
+            if dim == name:
+                return loc
+        if kpi.kpi.time == name and "time" in kpi.kpi.locs:
+            return kpi.kpi.locs["time"]
+    if source.time == name and "time" in source.locs:
+        return source.locs["time"]
+    return source.locs.get("filter", source.loc)
+
+
+@functools.lru_cache(maxsize=64)
+def spine(span: Span, tz: str) -> pl.DataFrame:
+    """One row per period: index, start and end (aware, local midnight) and days.
+
+    Cached: every KPI of a grain shares it (DataFrames are immutable).
+    """
+    starts = [period_start(span.grain, i) for i in range(span.first, span.last + 2)]
+    return pl.DataFrame(
+        {
+            "__p": list(span.indexes()),
+            "__period_start": [local_midnight(d, tz) for d in starts[:-1]],
+            "__period_end": [local_midnight(d, tz) for d in starts[1:]],
+            "__period_days": [float((b - a).days) for a, b in itertools.pairwise(starts)],
+        },
+        schema={
+            "__p": pl.Int64,
+            "__period_start": pl.Datetime("us", tz),
+            "__period_end": pl.Datetime("us", tz),
+            "__period_days": pl.Float64,
+        },
+    )
+
+
+@dataclass
+class Lowered:
+    """The Polars queries of one source's plan."""
+
+    plan: SourcePlan
+    opened: Opened
+    scans: list[tuple[Scan, pl.LazyFrame]]
+    #: (group, the dimension of the grouping or None for the total, query)
+    passes: list[tuple[Group, str | None, pl.LazyFrame]]
+
+    def queries(self) -> list[pl.LazyFrame]:
+        return [q for _, q in self.scans] + [q for _, _, q in self.passes]
+
+
+class _Lowering:
+    def __init__(self, plan: SourcePlan, opened: Opened) -> None:
+        self.plan = plan
+        self.opened = opened
+        self.source = plan.source
+        self.kpis = [k for g in plan.groups for k in g.kpis]
+        for name in plan.columns:
+            opened.column(name, column_loc(name, self.kpis, self.source))
+        opened.times = frozenset(g.time for g in plan.groups if g.time)
+        self.tz = opened.project_timezone
+        self.rows = RowCompiler(opened.normalized_schema(), self.tz)
+        self.filter: pl.Expr | None = None
+        if plan.filter is not None:
+            assert plan.filter_text is not None
+            try:
+                self.filter = self.rows.visit(plan.filter.ast).expr
+            except CompileError as exc:
+                raise compile_error(exc, plan.filter_text, self.source.id) from None
+        self.filter_per_period = plan.filter is not None and any(g.period_rows for g in plan.groups)
+
+    # -- rows -------------------------------------------------------------------------
+
+    def _bounded(self, time: str | None, start: object, end: object) -> pl.LazyFrame:
+        """The columns read, within the time bounds (pushed into the scan where possible)."""
+        rows = self.opened.raw.select(self.plan.columns)
+        if time is None:
+            return rows
+        tz = self.tz
+        lo = local_midnight(start, tz) if start is not None else None  # type: ignore[arg-type]
+        hi = local_midnight(end, tz) if end is not None else None  # type: ignore[arg-type]
+        predicate = self.opened.time_bounds(time, lo, hi)
+        return rows.filter(predicate) if predicate is not None else rows
+
+    def _time_filter(
+        self, rows: pl.LazyFrame, time: str, start: object, end: object
+    ) -> pl.LazyFrame:
+        """Bounds on a time column that could not be pushed into the scan (text)."""
+        if self.opened.pushable(time):
+            return rows
+        local = self.opened.time_expr(time)
+        if start is not None:
+            rows = rows.filter(local >= local_midnight(start, self.tz))  # type: ignore[arg-type]
+        if end is not None:
+            rows = rows.filter(local < local_midnight(end, self.tz))  # type: ignore[arg-type]
+        return rows
+
+    # -- scans ------------------------------------------------------------------------
+
+    def _input(self, input: Input, kpi: CheckedKpi, call: Call) -> pl.Expr | None:
+        """The input's row expression (None for the rows of count(*) without a filter)."""
+        formula = kpi.kpi.formula
+        compiler = AggregateCompiler(self.rows, None, None)
+        condition: pl.Expr | None = None
+        if kpi.filter is not None and kpi.kpi.filter is not None:
+            try:
+                typed = self.rows.visit(kpi.filter.ast)
+            except CompileError as exc:
+                raise compile_error(exc, kpi.kpi.filter, self.source.id) from None
+            condition = typed.expr
+        try:
+            # the same type checks as the aggregate's own lowering (the call's kinds)
+            compiler.condition = condition
+            compiler.compile(call)
+            if call.filter is not None:
+                own = self.rows.visit(call.filter)
+                check(own, (Kind.BOOLEAN,), call.filter, "`filter (where ...)`")
+                condition = own.expr if condition is None else condition & own.expr
+            arg = None if call.star else self.rows.visit(call.args[0]).expr
+        except CompileError as exc:
+            raise compile_error(exc, formula, self.source.id) from None
+        if arg is None:
+            return None if condition is None else condition.fill_null(False)
+        return arg if condition is None else pl.when(condition).then(arg)
+
+    def scan(self, scan: Scan) -> pl.LazyFrame:
+        opened = self.opened
+        rows = self._bounded(scan.time, scan.start, scan.end)
+        read = set(self.plan.columns) - ({scan.time} if scan.time else set())
+        if scan.time is not None and (
+            self._read_at_row_level(scan.time)
+            or not opened.pushable(scan.time)  # text: parsed first
+            or opened.converts(scan.time)  # a declared type: applied first
+        ):
+            read.add(scan.time)
+        rows = opened.normalize(rows, [c for c in self.plan.columns if c in read])
+        if self.filter is not None:
+            rows = rows.filter(self.filter)
+        if scan.time is None:
+            bucket = pl.lit(0, pl.Int64)
+        else:
+            rows = self._time_filter(rows, scan.time, scan.start, scan.end)
+            assert scan.bucket is not None
+            bucket = index_expr(scan.bucket, opened.wall_clock(scan.time, scan.start, scan.end))
+        exprs: dict[str, pl.Expr] = {}
+        for group in scan.groups:
+            for a in group.decomposed:
+                assert a.partials is not None
+                column = a.partials[0].input.column
+                expr = self._input(a.partials[0].input, a.kpi, a.call)
+                if column not in exprs and expr is not None:
+                    exprs[column] = expr
+        # the bucket is added as a column first: a frame of literals alone has one row
+        rows = rows.with_columns(bucket.alias("__b")).select(
+            "__b",
+            *(pl.col(d) for d in scan.dimensions),
+            *(e.alias(c) for c, e in exprs.items()),
+        )
+        aggs = []
+        for p in scan.partials:
+            x = pl.col(p.input.column)
+            if p.op in NUMERIC:
+                x = x.cast(pl.Float64)
+            if p.op is Op.ROWS:
+                agg = pl.len() if p.input.column not in exprs else x.sum()
+                agg = agg.cast(pl.Int64)
+            elif p.op is Op.COUNT:
+                agg = x.count().cast(pl.Int64)
+            elif p.op is Op.SUM:
+                agg = x.sum()
+            elif p.op is Op.MIN:
+                agg = x.min()
+            elif p.op is Op.MAX:
+                agg = x.max()
+            else:  # Op.M2: the sum of squared deviations from the bucket's mean
+                agg = x.var(ddof=0) * x.count()
+            aggs.append(agg.alias(p.column))
+        return rows.group_by("__b", *scan.dimensions).agg(aggs)
+
+    def _read_at_row_level(self, column: str) -> bool:
+        infos = [i for k in self.kpis for i in (k.formula, k.filter) if i is not None]
+        if self.plan.filter is not None:
+            infos.append(self.plan.filter)
+        return any(column in i.column_names for i in infos)
+
+    # -- row passes -------------------------------------------------------------------
+
+    def row_pass(self, group: Group) -> list[tuple[str | None, pl.LazyFrame]]:
+        """The group's exact aggregates, from rows placed in their periods: per grouping."""
+        opened, tz, span = self.opened, self.tz, group.span
+        collapse = self.plan.collapse
+        start, end = (
+            (None, None) if group.time is None or collapse else row_bounds(span, group.window)
+        )
+        rows = self._bounded(None if collapse else group.time, start, end)
+        rows = opened.normalize(rows, self.plan.columns)
+        if self.filter is not None and not self.filter_per_period:
+            rows = rows.filter(self.filter)
+        if group.time is not None and not collapse:
+            rows = self._time_filter(rows, group.time, start, end)
+        rows = _placed(rows, group, opened, collapse)
+        if group.period_rows:
+            rows = rows.join(spine(span, tz).lazy(), on="__p", how="left")
+        if self.filter is not None and self.filter_per_period:
+            rows = rows.filter(self.filter)
+        exprs: list[pl.Expr] = []
+        wanted: dict[str, set[str]] = {}
+        for a in group.exact:
+            condition = None
+            if a.kpi.filter is not None and a.kpi.kpi.filter is not None:
+                try:
+                    condition = self.rows.visit(a.kpi.filter.ast).expr
+                except CompileError as exc:
+                    raise compile_error(exc, a.kpi.kpi.filter, self.source.id) from None
+            compiler = AggregateCompiler(self.rows, group.time, condition)
+            try:
+                expr, _ = compiler.compile(a.call)
+            except CompileError as exc:
+                raise compile_error(exc, a.kpi.kpi.formula, self.source.id) from None
+            exprs.append(expr.alias(a.column))
+            wanted[a.column] = set(a.kpi.dimensions)
+        out: list[tuple[str | None, pl.LazyFrame]] = [
+            (
+                None,
+                rows.group_by("__p")
+                .agg(exprs)
+                .with_columns(
+                    pl.lit(None, pl.String).alias("__dimension"),
+                    pl.lit(None, pl.String).alias("__member"),
+                ),
+            )
+        ]
+        for dim in group.dimensions:
+            dim_exprs = [
+                e for e, a in zip(exprs, group.exact, strict=True) if dim in wanted[a.column]
+            ]
+            if not dim_exprs:
+                continue
+            out.append(
+                (
+                    dim,
+                    rows.group_by("__p", dim)
+                    .agg(dim_exprs)
+                    .with_columns(
+                        pl.lit(dim).alias("__dimension"),
+                        pl.col(dim).cast(pl.String).alias("__member"),
+                    )
+                    .drop(dim),
+                )
+            )
+        return out
+
+
+def lower(plan: SourcePlan, opened: Opened) -> Lowered:
+    lowering = _Lowering(plan, opened)
+    scans = [(scan, lowering.scan(scan)) for scan in plan.scans]
+    passes = [
+        (group, dim, query) for group in plan.row_groups for dim, query in lowering.row_pass(group)
+    ]
+    return Lowered(plan, opened, scans, passes)
+
+
+def _placed(rows: pl.LazyFrame, group: Group, opened: Opened, collapse: bool) -> pl.LazyFrame:
+    """Add ``__p``: the period each row belongs to (repeating rows for wide windows)."""
+    span = group.span
+    first, last = pl.lit(span.first, pl.Int64), pl.lit(span.last, pl.Int64)
+    if group.time is None or collapse:
+        lo, hi = first, last
+    else:
+        local = opened.time_expr(group.time)
+        own = index_expr(span.grain, local)
+        if group.window.kind == "period":
+            return rows.with_columns(own.alias("__p")).filter(
+                pl.col("__p").is_between(span.first, span.last)
+            )
+        if group.window.kind == "all":
+            lo, hi = pl.max_horizontal(own, first), last
+        elif group.window.unit == "month" and span.grain in ("day", "week"):
+            # [end - N months, end) with month ends clamped cannot be inverted exactly:
+            # take every candidate period, then keep those whose window starts by the row
+            shifted = local.dt.offset_by(offset_string(group.window.count, "month")).dt.offset_by(
+                "3d"
+            )
+            lo, hi = (
+                pl.max_horizontal(own, first),
+                pl.min_horizontal(index_expr(span.grain, shifted), last),
+            )
+            placed = rows.with_columns(
+                pl.int_ranges(lo, hi + 1, dtype=pl.Int64).alias("__p")
+            ).explode("__p")
+            starts = window_starts(span, group.window, opened.project_timezone).lazy()
+            return (
+                placed.join(starts, on="__p", how="inner")
+                .filter(local >= pl.col("__window_start"))
+                .drop("__window_start")
+            )
+        else:
+            shifted = local.dt.offset_by(offset_string(group.window.count, group.window.unit))
+            lo, hi = (
+                pl.max_horizontal(own, first),
+                pl.min_horizontal(index_expr(span.grain, shifted) - 1, last),
+            )
+    return (
+        rows.with_columns(pl.int_ranges(lo, hi + 1, dtype=pl.Int64).alias("__p"))
+        .explode("__p")
+        .filter(pl.col("__p").is_not_null())
+    )
+
+
+def window_starts(span: Span, window: Window, tz: str) -> pl.DataFrame:
+    """Where each period's rolling window starts: its end moved back by the window."""
+    return pl.DataFrame(
+        {
+            "__p": list(span.indexes()),
+            "__window_start": [
+                local_midnight(
+                    shift_date(period_start(span.grain, i + 1), -window.count, window.unit), tz
+                )
+                for i in span.indexes()
+            ],
+        },
+        schema={"__p": pl.Int64, "__window_start": pl.Datetime("us", tz)},
+    )
