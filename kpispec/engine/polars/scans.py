@@ -14,6 +14,7 @@ import functools
 import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import date
 
 import polars as pl
 
@@ -120,28 +121,28 @@ class _Lowering:
 
     # -- rows -------------------------------------------------------------------------
 
-    def _bounded(self, time: str | None, start: object, end: object) -> pl.LazyFrame:
+    def _bounded(self, time: str | None, start: date | None, end: date | None) -> pl.LazyFrame:
         """The columns read, within the time bounds (pushed into the scan where possible)."""
         rows = self.opened.raw.select(self.plan.columns)
         if time is None:
             return rows
         tz = self.tz
-        lo = local_midnight(start, tz) if start is not None else None  # type: ignore[arg-type]
-        hi = local_midnight(end, tz) if end is not None else None  # type: ignore[arg-type]
+        lo = local_midnight(start, tz) if start is not None else None
+        hi = local_midnight(end, tz) if end is not None else None
         predicate = self.opened.time_bounds(time, lo, hi)
         return rows.filter(predicate) if predicate is not None else rows
 
     def _time_filter(
-        self, rows: pl.LazyFrame, time: str, start: object, end: object
+        self, rows: pl.LazyFrame, time: str, start: date | None, end: date | None
     ) -> pl.LazyFrame:
         """Bounds on a time column that could not be pushed into the scan (text)."""
         if self.opened.pushable(time):
             return rows
         local = self.opened.time_expr(time)
         if start is not None:
-            rows = rows.filter(local >= local_midnight(start, self.tz))  # type: ignore[arg-type]
+            rows = rows.filter(local >= local_midnight(start, self.tz))
         if end is not None:
-            rows = rows.filter(local < local_midnight(end, self.tz))  # type: ignore[arg-type]
+            rows = rows.filter(local < local_midnight(end, self.tz))
         return rows
 
     # -- scans ------------------------------------------------------------------------
