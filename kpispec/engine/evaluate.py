@@ -433,7 +433,7 @@ def _aggregates(plan: Lowered, frames: list[pl.DataFrame]) -> dict[int, pl.DataF
     passes: dict[int, list[pl.DataFrame]] = {}
     for (group, _, _), frame in zip(plan.passes, frames[len(plan.scans) :], strict=True):
         passes.setdefault(group.number, []).append(
-            frame.select(*KEYS, *(a.column for a in group.exact))
+            frame.select(*KEYS, *(c for c in frame.columns if c not in KEYS))
         )
     for number, frames_of in passes.items():
         parts.setdefault(number, []).append(pl.concat(frames_of, how="diagonal_relaxed"))
