@@ -309,8 +309,10 @@ def earliest_query(opened: Opened, column: str) -> pl.LazyFrame:
     that ends before it has no data (not zero rows).
     """
     opened.times = opened.times | {column}
-    rows = opened.normalize(opened.raw.select(column), [column])
-    return rows.select(opened.time_expr(column).min())
+    rows = opened.raw.select(column)
+    if opened.converts(column) or not opened.pushable(column):
+        rows = opened.normalize(rows, [column])
+    return rows.select(opened.wall_clock(column, None, None).min())
 
 
 def _earliest_queries(plans: list[Lowered]) -> list[tuple[Lowered, str, pl.LazyFrame]]:
@@ -393,22 +395,22 @@ def _unreadable(plan: Lowered, exc: BaseException) -> DataError:
 
 
 def run_queries(
-    plans: list[Lowered], extra: list[pl.LazyFrame]
-) -> tuple[list[list[pl.DataFrame]], list[pl.DataFrame]]:
-    """Collect every plan's queries and the ``extra`` ones together (in parallel, streaming);
-    a failure is a data error naming the source and saying why in its terms."""
+    plans: list[Lowered], extra: dict[int, list[pl.LazyFrame]]
+) -> tuple[list[list[pl.DataFrame]], dict[int, list[pl.DataFrame]]]:
+    """Collect every plan's queries, and the ``extra`` queries of each plan (by its index)
+    on the same engine, all of an engine together (in parallel); a failure is a data error
+    naming the source and saying why in its terms."""
     engines = [engine_for(p) for p in plans]
     try:
         done: dict[int, list[pl.DataFrame]] = {}
+        more: dict[int, list[pl.DataFrame]] = {}
         for engine in ("streaming", "in-memory"):
             chosen = [i for i, e in enumerate(engines) if e == engine]
-            queries = [q for i in chosen for q in plans[i].queries()]
-            if engine == "in-memory":
-                queries.extend(extra)
+            queries = [q for i in chosen for q in (*plans[i].queries(), *extra.get(i, []))]
             frames = iter(_collect_all(queries, engine))
             for i in chosen:
                 done[i] = [next(frames) for _ in plans[i].queries()]
-            rest = list(frames)
+                more[i] = [next(frames) for _ in extra.get(i, [])]
     except (KeyboardInterrupt, SystemExit):
         raise
     except BaseException:  # Polars errors, and panics (a BaseException) on odd data
@@ -420,7 +422,7 @@ def run_queries(
             except BaseException as exc:
                 raise _unreadable(plan, exc) from None
         raise
-    return [done[i] for i in range(len(plans))], rest
+    return [done[i] for i in range(len(plans))], more
 
 
 def _aggregates(plan: Lowered, frames: list[pl.DataFrame]) -> dict[int, pl.DataFrame]:
@@ -492,10 +494,15 @@ def evaluate(
             source, source_kpis, spans, checked.source_filters.get(source_id), collapse=collapse
         )
         plans.append(lower(logical, opened))
-    freshness = [(p.opened, q) for p in plans if (q := newest_query(p.opened, as_of)) is not None]
+    # per plan: the newest time value (for freshness), then the earliest of each time column
+    fresh = {i: q for i, p in enumerate(plans) if (q := newest_query(p.opened, as_of)) is not None}
     earliest = _earliest_queries(plans)
+    extra: dict[int, list[pl.LazyFrame]] = {}
+    for i in range(len(plans)):
+        extra[i] = [q for q in (fresh.get(i),) if q is not None]
+        extra[i].extend(q for plan, _, q in earliest if plan is plans[i])
     try:
-        results, extra = run_queries(plans, [q for _, q in freshness] + [q for _, _, q in earliest])
+        results, collected = run_queries(plans, extra)
     except DataError:
         raise
     except (KeyboardInterrupt, SystemExit):
@@ -508,18 +515,22 @@ def evaluate(
                 raise _unreadable_time(plan, column, exc) from None
         raise
     newest: dict[str, tuple[str | None, bool]] = {}
-    for (opened, _), done in zip(freshness, extra[: len(freshness)], strict=True):
-        newest[opened.source.id] = judge_freshness(opened, done.item(), as_of)
-    first_rows = {
-        (plan.opened.source.id, column): done.item()
-        for (plan, column, _), done in zip(earliest, extra[len(freshness) :], strict=True)
-    }
+    first_rows: dict[tuple[str, str], date | datetime | None] = {}
+    for i, plan in enumerate(plans):
+        got = list(collected[i])
+        if i in fresh:
+            newest[plan.opened.source.id] = judge_freshness(
+                plan.opened, got.pop(0).item(), as_of
+            )
+        columns = [c for p, c, _ in earliest if p is plan]
+        for column, value in zip(columns, got, strict=True):
+            first_rows[(plan.opened.source.id, column)] = value.item()
 
     own: dict[str, tuple[Group, pl.DataFrame, pl.DataFrame]] = {}
     source_of: dict[str, str] = {}
     computed: dict[str, KpiValues] = {}
-    for plan, collected in zip(plans, results, strict=True):
-        aggregates = _aggregates(plan, collected)
+    for plan, frames_of_plan in zip(plans, results, strict=True):
+        aggregates = _aggregates(plan, frames_of_plan)
         for group in plan.plan.groups:
             grid = _grid(aggregates[group.number], group, tz)
             empty = _empty(group, tz)
@@ -537,7 +548,11 @@ def evaluate(
         if mine is not None and mine[0].time is not None:
             earliest_row = first_rows[(source_of[kpi.kpi.id], mine[0].time)]
             # a source without rows has data in no period
-            first = period_index(grain, earliest_row.date()) if earliest_row else span.last + 1
+            if earliest_row is None:
+                first = span.last + 1
+            else:  # a date, or a wall-clock time in the project's zone
+                day = earliest_row.date() if isinstance(earliest_row, datetime) else earliest_row
+                first = period_index(grain, day)
         if all(str(checked.kpis[r].kpi.grain) == grain for r in kpi.depends):
             known = [f for f in (first, *(firsts.get(r) for r in kpi.depends)) if f is not None]
             first = max(known) if known else None
