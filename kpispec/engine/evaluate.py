@@ -27,10 +27,11 @@ from kpispec.periods import (
     last_complete,
     local_midnight,
     period_index,
+    period_start,
     year_earlier,
 )
 from kpispec.plan.build import build_plan
-from kpispec.plan.model import Group
+from kpispec.plan.model import Group, Scan
 from kpispec.plan.windows import Span
 from kpispec.spec.checks import CheckedKpi, CheckedProject
 from kpispec.spec.model import Kpi
@@ -302,26 +303,76 @@ def newest_query(opened: Opened, as_of: date) -> pl.LazyFrame | None:
     return rows.select(local.max())
 
 
-def earliest_query(opened: Opened, column: str) -> pl.LazyFrame:
-    """The earliest value of a time column over every row of the source (aware, local).
+def earliest_query(opened: Opened, column: str, before: date | None = None) -> pl.LazyFrame:
+    """The earliest value of a time column over every row of the source (a date or a
+    wall-clock time in the project's zone); with ``before``, over the rows before that
+    local date only.
 
     Read before any filter: it says from when the source has data at all, so a period
     that ends before it has no data (not zero rows).
     """
     opened.times = opened.times | {column}
     rows = opened.raw.select(column)
+    if before is not None:
+        predicate = opened.time_bounds(
+            column, None, local_midnight(before, opened.project_timezone)
+        )
+        assert predicate is not None  # only asked of columns whose bounds push down
+        rows = rows.filter(predicate)
     if opened.converts(column) or not opened.pushable(column):
         rows = opened.normalize(rows, [column])
     return rows.select(opened.wall_clock(column, None, None).min())
 
 
-def _earliest_queries(plans: list[Lowered]) -> list[tuple[Lowered, str, pl.LazyFrame]]:
-    """(plan, time column, the query of its earliest value) for every time column read."""
+def _scan_reads_every_row(plan: Lowered, column: str) -> Scan | None:
+    """The scan that sees every row of ``column`` from its start on, if one does: then the
+    earliest row at or after its start is its first bucket, and only the rows before the
+    start need a query (which the file's statistics mostly answer).
+
+    That holds when the source has no filter (the earliest row counts before any filter),
+    the column is read as it is stored, and every group on the column is in the scan (so
+    its buckets tile every grain that asks)."""
+    logical, opened = plan.plan, plan.opened
+    if logical.filter is not None or logical.collapse:
+        return None
+    if opened.converts(column) or not opened.pushable(column):
+        return None
+    for scan in logical.scans:
+        if scan.time == column and all(
+            g in scan.groups for g in logical.groups if g.time == column
+        ):
+            return scan
+    return None
+
+
+@dataclass
+class _Earliest:
+    plan: Lowered
+    column: str
+    query: pl.LazyFrame
+    scan: Scan | None  #: when set, the query reads only the rows before the scan's start
+
+
+def _earliest_queries(plans: list[Lowered]) -> list[_Earliest]:
+    """The query of the earliest value of every time column read, by plan."""
     out = []
     for plan in plans:
         for column in dict.fromkeys(g.time for g in plan.plan.groups if g.time is not None):
-            out.append((plan, column, earliest_query(plan.opened, column)))
+            scan = _scan_reads_every_row(plan, column)
+            before = scan.start if scan is not None else None
+            query = earliest_query(plan.opened, column, before)
+            out.append(_Earliest(plan, column, query, scan))
     return out
+
+
+def _first_bucket(scan: Scan, table: pl.DataFrame) -> date | None:
+    """The start of the first bucket of a scan that holds rows."""
+    if table.height == 0:
+        return None
+    assert scan.bucket is not None
+    first = table["__b"].min()
+    assert isinstance(first, int)
+    return period_start(scan.bucket, first)
 
 
 def _unreadable_time(plan: Lowered, column: str, exc: BaseException) -> DataError:
@@ -357,7 +408,7 @@ def judge_freshness(
 #: Sources of more bytes than this run on Polars' streaming engine, in flat memory; smaller
 #: ones in memory, where a sum of floats adds its values in the same order on every run
 #: (streaming threads combine their partial sums in the order they finish).
-STREAMING_BYTES = 32 * 1024 * 1024
+STREAMING_BYTES = 4 * 1024 * 1024
 #: no query shares a node with another: a shared node (a CACHE) holds one query's rows
 #: for the next
 _SEPARATE = pl.QueryOptFlags(comm_subplan_elim=False)
@@ -500,7 +551,7 @@ def evaluate(
     extra: dict[int, list[pl.LazyFrame]] = {}
     for i in range(len(plans)):
         extra[i] = [q for q in (fresh.get(i),) if q is not None]
-        extra[i].extend(q for plan, _, q in earliest if plan is plans[i])
+        extra[i].extend(e.query for e in earliest if e.plan is plans[i])
     try:
         results, collected = run_queries(plans, extra)
     except DataError:
@@ -508,23 +559,25 @@ def evaluate(
     except (KeyboardInterrupt, SystemExit):
         raise
     except BaseException:  # the data reads, but a time column does not
-        for plan, column, query in earliest:
+        for e in earliest:
             try:
-                query.collect()
+                e.query.collect()
             except pl.exceptions.PolarsError as exc:
-                raise _unreadable_time(plan, column, exc) from None
+                raise _unreadable_time(e.plan, e.column, exc) from None
         raise
     newest: dict[str, tuple[str | None, bool]] = {}
     first_rows: dict[tuple[str, str], date | datetime | None] = {}
     for i, plan in enumerate(plans):
         got = list(collected[i])
         if i in fresh:
-            newest[plan.opened.source.id] = judge_freshness(
-                plan.opened, got.pop(0).item(), as_of
-            )
-        columns = [c for p, c, _ in earliest if p is plan]
-        for column, value in zip(columns, got, strict=True):
-            first_rows[(plan.opened.source.id, column)] = value.item()
+            newest[plan.opened.source.id] = judge_freshness(plan.opened, got.pop(0).item(), as_of)
+        of_plan = [e for e in earliest if e.plan is plan]
+        for e, value in zip(of_plan, got, strict=True):
+            found: date | datetime | None = value.item()
+            if found is None and e.scan is not None:  # no row before the scan's start
+                table = results[i][plan.plan.scans.index(e.scan)]
+                found = _first_bucket(e.scan, table)
+            first_rows[(plan.opened.source.id, e.column)] = found
 
     own: dict[str, tuple[Group, pl.DataFrame, pl.DataFrame]] = {}
     source_of: dict[str, str] = {}
