@@ -13,6 +13,7 @@ checker, the engine and the reports all read labels here. Pure: no Polars, no sp
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -76,6 +77,7 @@ def period_index(grain: str, day: date) -> int:
     return day.toordinal()
 
 
+@functools.lru_cache(maxsize=65536)  # pure, and asked for each period of each KPI
 def period_start(grain: str, index: int) -> date:
     if grain == "year":
         return date(index, 1, 1)
@@ -88,6 +90,7 @@ def period_start(grain: str, index: int) -> date:
     return date.fromordinal(index)
 
 
+@functools.lru_cache(maxsize=65536)
 def period_label(grain: str, index: int) -> str:
     start = period_start(grain, index)
     if grain == "year":

@@ -202,6 +202,7 @@ class _Builder:
         self, checked: CheckedKpi, split: Split, history: list[Period], period: Period
     ) -> tuple[r.Breakdown, ...]:
         out = []
+        labels = [p.label for p in history]
         for dim in checked.dimensions:
             members = split.get(dim, {})
             entries = []
@@ -209,7 +210,10 @@ class _Builder:
                 by_period = members[member]
                 if checked.depends and all(by_period.get(p.index) is None for p in history):
                     continue  # a member only some inputs have, without a value (ROAS of "direct")
-                series = tuple(r.MemberPoint(p.label, by_period.get(p.index)) for p in history)
+                series = tuple(
+                    r.MemberPoint(label, by_period.get(p.index))
+                    for label, p in zip(labels, history, strict=True)
+                )
                 entries.append(r.Member(member, by_period.get(period.index), series))
             out.append(r.Breakdown(dim, tuple(entries)))
         return tuple(out)
