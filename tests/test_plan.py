@@ -145,3 +145,35 @@ def test_explain_prints_the_logical_plan_then_polars_plans_without_a_cache(
     assert "= rows(*)" in out and "= sum(x)" in out and "= count(x)" in out
     assert "row pass, group 0" in out and "count(distinct v)" in out
     assert "CACHE" not in out
+
+
+def test_the_explain_example_in_the_docs_is_what_kpispec_prints(tmp_path: Path) -> None:
+    """docs/cli.md shows --explain for one KPI; the same project prints the same lines."""
+    page = (Path(__file__).resolve().parents[1] / "docs" / "cli.md").read_text(encoding="utf-8")
+    block = page.split("```text\n# source `sessions`: 1 KPI in 1 query\n", 1)[1].split("```", 1)[0]
+    shown = ["# source `sessions`: 1 KPI in 1 query", *block.splitlines()]
+    shown = shown[: shown.index("| AGGREGATE[maintain_order: false]")]
+    rows = "".join(
+        f"2026-{m:02d}-0{d} 10:00:00,{c},{str(m % 2 == 0).lower()}\n"
+        for m in range(1, 11)
+        for d, c in ((1, "ads"), (2, "email"))
+    )
+    root = write_files(
+        tmp_path,
+        {
+            "kpispec.yaml": "kpispec: 1\ntimezone: UTC\nhistory: 12\n",
+            "sessions.csv": "started_at,channel,converted\n" + rows,
+            "web.yaml": "kpispec: 1\nscorecard: {id: web}\n"
+            "sources: [{id: sessions, path: sessions.csv, time: started_at}]\n"
+            "kpis:\n"
+            "  - {id: conversion_rate, source: sessions, formula: share(converted),"
+            " dimensions: [channel]}\n",
+        },
+    )
+    run = subprocess.run(
+        [sys.executable, "-m", "kpispec", "eval", str(root), "--explain", "--as-of", "2026-11-22"],
+        capture_output=True,
+        text=True,
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.splitlines()[: len(shown)] == shown

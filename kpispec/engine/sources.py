@@ -356,6 +356,62 @@ def scrub(text: str, secrets: list[str]) -> str:
     return text
 
 
+#: ISO dates and naive timestamps, the forms most CSV files write their times in: each a
+#: pattern all of a column's values must match, and the format they must parse with
+_ISO_FORMS = (
+    (r"^\d{4}-\d{2}-\d{2}$", "%Y-%m-%d", "date"),
+    (r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$", "%Y-%m-%d %H:%M:%S", "datetime"),
+    (r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}$", "%Y-%m-%dT%H:%M:%S", "datetime"),
+)
+
+
+def csv_schema(path: Path, separator: str, overrides: dict[str, Any]) -> dict[str, Any] | None:
+    """The types Polars infers for a CSV file with dates parsed, found quickly, or None
+    when only Polars' own inference can tell.
+
+    Polars tries every date pattern on every value (about 0.2 s for 10,000 rows). Here
+    the file's first rows are read without dates (fast); a text column none of whose
+    values starts with a digit cannot be a date, and one whose values are all ISO dates
+    (or all ISO timestamps) that parse is one; any other column starting with a digit
+    leaves the answer to Polars (tests/test_csv_types.py compares the two on every CSV
+    the tests read)."""
+    import polars as pl
+
+    try:
+        plain = pl.scan_csv(
+            path,
+            schema_overrides=overrides or None,
+            infer_schema_length=CSV_INFER_ROWS,
+            separator=separator,
+        ).collect_schema()
+        text = [c for c, t in plain.items() if t == pl.String and c not in overrides]
+        if not text:
+            return dict(plain)
+        sample = (
+            pl.scan_csv(path, infer_schema=False, separator=separator)
+            .select(text)
+            .head(CSV_INFER_ROWS)
+            .collect()
+        )
+    except pl.exceptions.PolarsError:  # a broken file: Polars' own reading says why
+        return None
+    schema = dict(plain)
+    for name in text:
+        values = sample.get_column(name).drop_nulls()
+        if values.len() == 0 or not values.str.contains(r"^\d").any():
+            continue  # text (or no value at all): never a date
+        for pattern, form, kind in _ISO_FORMS:
+            if values.str.contains(pattern).all():
+                dtype = pl.Date() if kind == "date" else pl.Datetime("us")
+                if values.str.strptime(dtype, form, strict=False).null_count() == 0:
+                    schema[name] = dtype
+                    break
+        else:
+            if values.str.contains(r"^\d").all():
+                return None  # another form of date, perhaps: Polars decides
+    return schema
+
+
 def _scan_files(source: Source, files: list[Path]) -> pl.LazyFrame:
     import polars as pl
 
@@ -367,12 +423,18 @@ def _scan_files(source: Source, files: list[Path]) -> pl.LazyFrame:
             for name, kind in source.columns.items()
             if kind not in (ColumnType.DATE, ColumnType.DATETIME)
         }
+        separator = "\t" if all(p.suffix == ".tsv" for p in files) else ","
+        if len(files) == 1:
+            # the types pinned: each query of the plan would infer them again
+            schema = csv_schema(files[0], separator, overrides)
+            if schema is not None:
+                return pl.scan_csv(paths, schema=schema, separator=separator)
         return pl.scan_csv(
             paths,
             try_parse_dates=True,
             schema_overrides=overrides or None,
             infer_schema_length=CSV_INFER_ROWS,
-            separator="\t" if all(p.suffix == ".tsv" for p in files) else ",",
+            separator=separator,
         )
     if fmt == "parquet":
         return pl.scan_parquet(paths)
@@ -679,12 +741,6 @@ def open_source(
             "check that the file is a valid " + (source_format(source) or "data") + " file",
             source.locs.get("path", source.loc),
         ) from None
-    if frame is None and source.sql is None and source_format(source) == "csv" and len(files) == 1:
-        # the types Polars inferred, pinned: each query of the plan would infer them again
-        # from the file's first rows (dates are slow to infer: ~0.2 s for 10,000 rows)
-        raw = pl.scan_csv(
-            str(files[0]), schema=schema, separator="\t" if files[0].suffix == ".tsv" else ","
-        )
     if frame is None and source.sql is None and source_format(source) in ("csv", "ndjson"):
         empty = _untyped_columns(raw, schema, source)
         if empty:  # no value to infer a type from: a column of nulls, not of text

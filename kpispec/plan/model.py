@@ -124,9 +124,10 @@ class SourcePlan:
 
     def describe(self) -> list[str]:
         """The plan in words: which partials, which groupings, which windows."""
+        kpis = sum(len(g.kpis) for g in self.groups)
         out = [
-            f"source `{self.source.id}`: {sum(len(g.kpis) for g in self.groups)} KPIs, "
-            f"{len(self.scans)} scan(s), {len(self.row_groups)} row pass(es)"
+            f"source `{self.source.id}`: {_count(kpis, 'KPI')}, {_count(len(self.scans), 'scan')}, "
+            f"{_count(len(self.row_groups), 'row pass', 'row passes')}"
         ]
         if self.filter_text is not None:
             out.append(f"  every row: where {self.filter_text.text.strip()}")
@@ -154,9 +155,13 @@ class SourcePlan:
         return out
 
 
+def _count(n: int, one: str, many: str | None = None) -> str:
+    return f"{n} {one if n == 1 else many or one + 's'}"
+
+
 def _periods(group: Group) -> str:
     n = group.span.last - group.span.first + 1
-    return f"{n} {group.grain}(s), window {group.window}"
+    return f"{_count(n, group.grain)}, window {group.window}"
 
 
 def _groupings(group: Group) -> str:
