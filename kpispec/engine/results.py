@@ -100,9 +100,15 @@ class _Builder:
 
         frame = self.evaluation.values[kpi_id]
         out: Split = {}
-        columns = (frame[c].to_list() for c in ("__dimension", "__member", "__p", VALUE))
-        for dim, member, p, v in zip(*columns, strict=True):
-            out.setdefault(dim, {}).setdefault(member, {})[int(p)] = _number(v)
+        import polars as pl
+
+        numbers = frame[VALUE].cast(pl.Float64)
+        values = numbers.to_list()
+        if (numbers.is_nan() | numbers.is_infinite()).any():  # the engine nulls them already
+            values = [_number(v) for v in values]
+        columns = (frame[c].to_list() for c in ("__dimension", "__member", "__p"))
+        for dim, member, p, v in zip(*columns, values, strict=True):
+            out.setdefault(dim, {}).setdefault(member, {})[p] = v
         return out
 
     def judge_freshness(self, ids: Iterable[str]) -> None:
