@@ -7,6 +7,7 @@ locale's percent sign, it never multiplies by 100.
 from __future__ import annotations
 
 import decimal
+import functools
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,6 +26,15 @@ def _locale(name: str) -> Any:
     from babel import Locale
 
     return Locale.parse(name.replace("-", "_"))
+
+
+@cache
+def _pattern(pattern: str, decimals: int) -> Any:
+    """The parsed Babel pattern with ``decimals`` fraction digits (parsing is most of the
+    cost of formatting a number)."""
+    from babel.numbers import parse_pattern
+
+    return parse_pattern(_with_decimals(pattern, decimals))
 
 
 @cache
@@ -58,16 +68,18 @@ def decimals_for(unit: str, decimals: int | None, value: float) -> int:
     return 0 if float(value).is_integer() else 2
 
 
+@functools.lru_cache(maxsize=65536)  # a value is shown on several pages of a site
 def format_number(value: float | None, locale: str, decimals: int = 2) -> str:
     from babel.numbers import format_decimal
 
     if value is None:
         return "–"
-    pattern = _with_decimals(_locale(locale).decimal_formats[None].pattern, decimals)
+    pattern = _pattern(_locale(locale).decimal_formats[None].pattern, decimals)
     with _exact(decimals):
         return format_decimal(value, format=pattern, locale=_locale(locale))
 
 
+@functools.lru_cache(maxsize=65536)
 def format_value(
     value: float | None,
     unit: str,
@@ -84,7 +96,7 @@ def format_value(
     if unit == "percent":
         from babel.numbers import format_percent
 
-        pattern = _with_decimals(loc.percent_formats[None].pattern, d)
+        pattern = _pattern(loc.percent_formats[None].pattern, d)
         with _exact(d + 2):
             # divided as a decimal: the float division would show 1e28 as 9,999...,000 %
             share = decimal.Decimal(repr(float(value))) / 100
@@ -92,7 +104,7 @@ def format_value(
     if unit == "currency" and currency:
         from babel.numbers import format_currency
 
-        pattern = _with_decimals(loc.currency_formats["standard"].pattern, d)
+        pattern = _pattern(loc.currency_formats["standard"].pattern, d)
         with _exact(d):
             return format_currency(
                 value, currency, format=pattern, locale=loc, currency_digits=False
