@@ -1329,3 +1329,23 @@ def test_serve_keeps_the_last_good_site_when_a_spec_breaks(tmp_path: Path) -> No
         status, body = fetch(url)
         assert status == 200 and "Conversion rate" in body  # the last good site
         assert server.poll() is None
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o077])
+def test_the_site_is_written_with_the_users_umask(tmp_path: Path, umask: int) -> None:
+    """Files 0o666 and folders 0o777, less the umask, the site's own folder included (it is
+    written in a private staging folder first)."""
+    import os
+    import stat
+
+    doc = kpispec.evaluate(ROOT / "specs", as_of="2026-11-22")
+    before = os.umask(umask)
+    try:
+        kpispec.render(doc, tmp_path / "site")
+    finally:
+        os.umask(before)
+    paths = [tmp_path / "site", *(tmp_path / "site").rglob("*")]
+    assert len(paths) > 50
+    for path in paths:
+        want = (0o777 if path.is_dir() else 0o666) & ~umask
+        assert stat.S_IMODE(path.stat().st_mode) == want, path

@@ -179,9 +179,12 @@ def _write_build(folder: Path, files: dict[str, str]) -> None:
     manifest = {"generator": "kpispec", "files": sorted(files)}
     # the manifest first: a build killed while writing can then be recognised and removed
     (folder / MANIFEST).write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
+    made: set[Path] = set()
     for rel, text in sorted(files.items()):
         path = folder / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
+        if path.parent not in made:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            made.add(path.parent)
         path.write_text(text, encoding="utf-8")
     _permissions(folder)
 
@@ -245,10 +248,11 @@ def write_site(
 
 
 def _permissions(folder: Path) -> None:
+    """The staging folder as a folder made with the user's umask (``mkdtemp`` makes it
+    private); what is written inside it was created with the umask already."""
     umask = os.umask(0)
     os.umask(umask)
-    for path in [folder, *folder.rglob("*")]:
-        path.chmod((0o777 if path.is_dir() else 0o666) & ~umask)
+    folder.chmod(0o777 & ~umask)
 
 
 def build(
