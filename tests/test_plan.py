@@ -177,3 +177,45 @@ def test_the_explain_example_in_the_docs_is_what_kpispec_prints(tmp_path: Path) 
     )
     assert run.returncode == 0, run.stderr
     assert run.stdout.splitlines()[: len(shown)] == shown
+
+
+@pytest.mark.parametrize("unit", ["ns", "us", "ms"])
+def test_buckets_by_arithmetic_are_the_calendars_periods(tmp_path: Path, unit: str) -> None:
+    """A naive timestamp in the project's zone is bucketed by integer division of its stored
+    value; the period indexes must be the calendar's, before 1970 and around midnight too."""
+    from datetime import datetime
+
+    import polars as pl
+
+    from kpispec.engine.periods import index_of_days
+    from kpispec.engine.sources import open_source
+    from kpispec.periods import GRAINS
+
+    times = [
+        datetime(1969, 12, 31, 23, 59, 59, 999000),
+        datetime(1970, 1, 1),
+        datetime(1899, 3, 1, 12),
+        datetime(2024, 2, 29, 23, 59, 59),
+        datetime(2026, 1, 4, 0, 0, 0, 1000),
+        datetime(2026, 12, 31, 23, 30),
+    ]
+    frame = pl.DataFrame({"t": times}, schema={"t": pl.Datetime(unit)})
+    frame.write_parquet(tmp_path / "s.parquet")
+    root = write_files(
+        tmp_path,
+        {
+            "kpispec.yaml": "kpispec: 1\ntimezone: Europe/Oslo\n",
+            "k.yaml": "kpispec: 1\nscorecard: {id: c}\n"
+            "sources: [{id: s, path: s.parquet, time: t}]\n"
+            "kpis: [{id: n, source: s, formula: 'count(*)'}]\n",
+        },
+    )
+    project = kpispec.load(root).checked.project
+    source = project.source("s")
+    assert source is not None
+    opened = open_source(source, project)
+    days = opened.epoch_days("t", date(2025, 1, 1), date(2026, 1, 1))
+    assert days is not None
+    for grain in GRAINS:
+        got = frame.select(index_of_days(grain, days)).to_series().to_list()
+        assert got == [period_index(grain, t.date()) for t in times], grain

@@ -298,6 +298,29 @@ class Opened:
             return pl.col(column).dt.convert_time_zone(self.project_timezone)
         return self.time_expr(column)
 
+    def epoch_days(self, column: str, start: date | None, end: date | None) -> pl.Expr | None:
+        """The local day of each row as days since 1970-01-01, by integer arithmetic on the
+        raw (not normalised) column, where its stored value is the project's wall clock
+        (see :meth:`wall_clock`); None where it is not."""
+        import polars as pl
+
+        if self.converts(column) or not self.pushable(column):
+            return None
+        dtype = self.schema.get(column)
+        if dtype == pl.Date:
+            return pl.col(column).cast(pl.Int64)
+        assert isinstance(dtype, pl.Datetime)
+        if dtype.time_zone is None:
+            local = self.timezone == self.project_timezone and not gap_moves_day(
+                self.timezone, start, end
+            )
+        else:
+            local = dtype.time_zone == self.project_timezone == "UTC"
+        if not local:
+            return None
+        per_day = {"ns": 86_400_000_000_000, "us": 86_400_000_000, "ms": 86_400_000}
+        return pl.col(column).cast(pl.Int64) // per_day[dtype.time_unit or "us"]
+
     def time_expr(self, column: str) -> pl.Expr:
         """The time column as an aware local datetime (dates count from local midnight)."""
         import polars as pl

@@ -19,7 +19,7 @@ from datetime import date
 import polars as pl
 
 from kpispec.diagnostics import DataError, Diagnostic, Loc
-from kpispec.engine.periods import index_expr, offset_string
+from kpispec.engine.periods import index_expr, index_of_days, offset_string
 from kpispec.engine.polars.compile import AggregateCompiler, RowCompiler
 from kpispec.engine.polars.typed import CompileError, check
 from kpispec.engine.sources import Opened
@@ -191,7 +191,12 @@ class _Lowering:
         else:
             rows = self._time_filter(rows, scan.time, scan.start, scan.end)
             assert scan.bucket is not None
-            bucket = index_expr(scan.bucket, opened.wall_clock(scan.time, scan.start, scan.end))
+            # by arithmetic on the stored value, unless the column was normalised above
+            days = None if scan.time in read else opened.epoch_days(scan.time, scan.start, scan.end)
+            if days is not None:
+                bucket = index_of_days(scan.bucket, days)
+            else:
+                bucket = index_expr(scan.bucket, opened.wall_clock(scan.time, scan.start, scan.end))
         exprs: dict[str, pl.Expr] = {}
         for group in scan.groups:
             for a in group.decomposed:
