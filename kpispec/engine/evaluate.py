@@ -415,7 +415,7 @@ def judge_freshness(
 #: Sources of more bytes than this run on Polars' streaming engine, in flat memory; smaller
 #: ones in memory, where a sum of floats adds its values in the same order on every run
 #: (streaming threads combine their partial sums in the order they finish).
-STREAMING_BYTES = 4 * 1024 * 1024
+STREAMING_BYTES = 1 * 1024 * 1024
 #: no query shares a node with another: a shared node (a CACHE) holds one query's rows
 #: for the next
 _SEPARATE = pl.QueryOptFlags(comm_subplan_elim=False)
