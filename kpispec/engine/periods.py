@@ -38,8 +38,3 @@ def index_of_days(grain: str, days: pl.Expr) -> pl.Expr:
     if grain == "week":
         return (days + _EPOCH_ORDINAL - 1) // 7
     return index_expr(grain, days.cast(pl.Int32).cast(pl.Date))
-
-
-def offset_string(count: int, unit: str) -> str:
-    """A Polars duration string: 7 days -> ``7d``, 3 months -> ``3mo``."""
-    return f"{count}{ {'day': 'd', 'week': 'w', 'month': 'mo'}[unit] }"

@@ -164,6 +164,11 @@ def build_plan(
     for scan, _ in scans.values():
         _place(scan)
         plan.scans.append(scan)
+    for group in plan.groups:
+        if group.mapping is None:  # read by row passes only
+            if group.time is not None and not collapse:
+                group.bucket = bucket_grain(boundaries(group.span, group.window))
+            group.mapping = mapping(group.span, group.window, group.bucket)
     return plan
 
 
@@ -184,4 +189,5 @@ def _place(scan: Scan) -> None:
     scan.start = None if any(s is None for s in starts) else min(s for s in starts if s)
     scan.end = max(ends)
     for group in scan.groups:
+        group.bucket = scan.bucket
         group.mapping = mapping(group.span, group.window, scan.bucket)

@@ -73,7 +73,10 @@ class Group:
     aggregates: list[Aggregate] = field(default_factory=list)
     #: whether rows need their period's variables (period_start ...) before aggregating
     period_rows: bool = False
-    mapping: Mapping | None = None  #: buckets of each period's window, when it is scanned
+    #: the bucket grain its rows are counted in (None: all rows in one bucket), and which
+    #: buckets each period's window holds; a scanned group's are its scan's
+    bucket: str | None = None
+    mapping: Mapping | None = None
 
     @property
     def dimensions(self) -> list[str]:

@@ -257,6 +257,10 @@ class AggregateCompiler:
 
     def compile(self, node: Call) -> tuple[pl.Expr, bool]:
         """The aggregation and whether it is a count (0, not null, over no rows)."""
+        return AGGREGATE_LOWERING[node.name](self.rows_of(node)), node.name in COUNTS
+
+    def rows_of(self, node: Call) -> Rows:
+        """What the aggregate reads, type-checked: its argument and the rows it keeps."""
         cond = self.condition
         if node.filter is not None:
             typed = self.rows.visit(node.filter)
@@ -270,8 +274,7 @@ class AggregateCompiler:
             if isinstance(kind, ArgumentProblem):
                 raise CompileError(kind.message, node.args[0], kind.hint)
             values = arg.expr if cond is None else arg.expr.filter(cond)
-        rows = Rows(node, arg, values, cond, self.time_column)
-        return AGGREGATE_LOWERING[fn.name](rows), fn.name in COUNTS
+        return Rows(node, arg, values, cond, self.time_column)
 
 
 class KpiCompiler(_Scalar):

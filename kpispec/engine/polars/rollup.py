@@ -9,10 +9,14 @@ partials (:mod:`kpispec.plan.partials` has the rules).
 
 from __future__ import annotations
 
+import functools
+from typing import TypeVar
+
 import polars as pl
 
 from kpispec.plan.model import Aggregate, Group, Partial, Scan
 from kpispec.plan.partials import Op
+from kpispec.plan.windows import Mapping
 
 
 def _combine(partials: list[Partial], by_op: dict[tuple[Op, str], str]) -> list[pl.Expr]:
@@ -53,6 +57,31 @@ def finish(aggregate: Aggregate) -> pl.Expr:
     return expr.alias(aggregate.column)
 
 
+FrameT = TypeVar("FrameT", pl.DataFrame, pl.LazyFrame)
+
+
+@functools.lru_cache(maxsize=64)
+def _pairs(mapping: Mapping) -> pl.DataFrame:
+    return pl.DataFrame(mapping.pairs, schema={"__p": pl.Int64, "__b": pl.Int64}, orient="row")
+
+
+def place(frame: FrameT, mapping: Mapping) -> FrameT:
+    """Rows (of data or of partials) with a bucket ``__b`` -> one row per period whose
+    window holds the bucket, with its period ``__p`` (buckets before ``floor`` fold into
+    one): the one place windows are applied, for scans and row passes alike."""
+    if mapping.floor is not None:
+        folded = pl.max_horizontal(pl.col("__b"), pl.lit(mapping.floor - 1, pl.Int64))
+        frame = frame.with_columns(folded.alias("__b"))
+    pairs = _pairs(mapping)
+    joined = frame.join(
+        pairs if isinstance(frame, pl.DataFrame) else pairs.lazy(),
+        on="__b",
+        how="inner",
+        maintain_order="left",
+    )
+    return joined.drop("__b")
+
+
 def roll_up(scan: Scan, table: pl.DataFrame) -> dict[int, pl.DataFrame]:
     """Group number -> its decomposed aggregates per (period, dimension, member)."""
     by_op = {(p.op, p.input.column): p.column for p in scan.partials}
@@ -77,14 +106,7 @@ def _group(group: Group, table: pl.DataFrame, by_op: dict[tuple[Op, str], str]) 
     dims = group.dimensions
     # in a fixed order, so that sums of floats come out the same on every run
     rows = table.select("__b", *dims, *used).sort("__b", *dims, nulls_last=False)
-    if group.mapping.floor is not None:
-        rows = rows.with_columns(
-            pl.max_horizontal(pl.col("__b"), pl.lit(group.mapping.floor - 1)).alias("__b")
-        )
-    pairs = pl.DataFrame(
-        group.mapping.pairs, schema={"__p": pl.Int64, "__b": pl.Int64}, orient="row"
-    )
-    placed = rows.join(pairs, on="__b", how="inner", maintain_order="left")
+    placed = place(rows, group.mapping)
     combine = _combine(list(used.values()), by_op)
     finished = [finish(a) for a in aggregates]
     frames = [

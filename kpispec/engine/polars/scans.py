@@ -19,19 +19,19 @@ from datetime import date
 import polars as pl
 
 from kpispec.diagnostics import DataError, Diagnostic, Loc
-from kpispec.engine.periods import index_expr, index_of_days, offset_string
+from kpispec.engine.periods import index_expr, index_of_days
 from kpispec.engine.polars.compile import AggregateCompiler, RowCompiler
-from kpispec.engine.polars.typed import CompileError, check
+from kpispec.engine.polars.rollup import place
+from kpispec.engine.polars.typed import CompileError
 from kpispec.engine.sources import Opened
-from kpispec.formula.kinds import Kind
 from kpispec.formula.nodes import Call
-from kpispec.periods import local_midnight, period_start, shift_date
-from kpispec.plan.model import Group, Input, Scan, SourcePlan
+from kpispec.periods import local_midnight, period_start
+from kpispec.plan.model import Group, Scan, SourcePlan
 from kpispec.plan.partials import NUMERIC, Op
 from kpispec.plan.windows import Span, row_bounds
 from kpispec.spec.checks import CheckedKpi
 from kpispec.spec.loader import Snippet
-from kpispec.spec.model import Source, Window
+from kpispec.spec.model import Source
 
 KEYS = ["__p", "__dimension", "__member"]
 
@@ -147,31 +147,29 @@ class _Lowering:
 
     # -- scans ------------------------------------------------------------------------
 
-    def _input(self, input: Input, kpi: CheckedKpi, call: Call) -> pl.Expr | None:
-        """The input's row expression (None for the rows of count(*) without a filter)."""
-        formula = kpi.kpi.formula
-        compiler = AggregateCompiler(self.rows, None, None)
-        condition: pl.Expr | None = None
-        if kpi.filter is not None and kpi.kpi.filter is not None:
-            try:
-                typed = self.rows.visit(kpi.filter.ast)
-            except CompileError as exc:
-                raise compile_error(exc, kpi.kpi.filter, self.source.id) from None
-            condition = typed.expr
+    def _condition(self, kpi: CheckedKpi) -> pl.Expr | None:
+        """The KPI's row filter, applied to every aggregate of it."""
+        if kpi.filter is None or kpi.kpi.filter is None:
+            return None
         try:
-            # the same type checks as the aggregate's own lowering (the call's kinds)
-            compiler.condition = condition
-            compiler.compile(call)
-            if call.filter is not None:
-                own = self.rows.visit(call.filter)
-                check(own, (Kind.BOOLEAN,), call.filter, "`filter (where ...)`")
-                condition = own.expr if condition is None else condition & own.expr
-            arg = None if call.star else self.rows.visit(call.args[0]).expr
+            return self.rows.visit(kpi.filter.ast).expr
         except CompileError as exc:
-            raise compile_error(exc, formula, self.source.id) from None
-        if arg is None:
-            return None if condition is None else condition.fill_null(False)
-        return arg if condition is None else pl.when(condition).then(arg)
+            raise compile_error(exc, kpi.kpi.filter, self.source.id) from None
+
+    def _aggregate(self, kpi: CheckedKpi, time: str | None) -> AggregateCompiler:
+        return AggregateCompiler(self.rows, time, self._condition(kpi))
+
+    def _input(self, kpi: CheckedKpi, call: Call) -> pl.Expr | None:
+        """The value an aggregate reads where its filters hold (None for the rows of
+        count(*) without a filter), type-checked as the aggregate's own lowering is."""
+        try:
+            rows = self._aggregate(kpi, None).rows_of(call)
+        except CompileError as exc:
+            raise compile_error(exc, kpi.kpi.formula, self.source.id) from None
+        if rows.arg is None:
+            return rows.condition
+        arg = rows.arg.expr
+        return arg if rows.condition is None else pl.when(rows.condition).then(arg)
 
     def scan(self, scan: Scan) -> pl.LazyFrame:
         opened = self.opened
@@ -202,7 +200,7 @@ class _Lowering:
             for a in group.decomposed:
                 assert a.partials is not None
                 column = a.partials[0].input.column
-                expr = self._input(a.partials[0].input, a.kpi, a.call)
+                expr = self._input(a.kpi, a.call)
                 if column not in exprs and expr is not None:
                     exprs[column] = expr
         # the bucket is added as a column first: a frame of literals alone has one row
@@ -253,7 +251,13 @@ class _Lowering:
             rows = rows.filter(self.filter)
         if group.time is not None and not collapse:
             rows = self._time_filter(rows, group.time, start, end)
-        rows = _placed(rows, group, opened, collapse)
+        if group.bucket is None:  # every row in every period
+            bucket = pl.lit(0, pl.Int64)
+        else:
+            assert group.time is not None
+            bucket = index_expr(group.bucket, opened.time_expr(group.time))
+        assert group.mapping is not None
+        rows = place(rows.with_columns(bucket.alias("__b")), group.mapping)
         if group.period_rows:
             rows = rows.join(spine(span, tz).lazy(), on="__p", how="left")
         if self.filter is not None and self.filter_per_period:
@@ -261,13 +265,7 @@ class _Lowering:
         exprs: list[pl.Expr] = []
         wanted: dict[str, set[str]] = {}
         for a in group.exact:
-            condition = None
-            if a.kpi.filter is not None and a.kpi.kpi.filter is not None:
-                try:
-                    condition = self.rows.visit(a.kpi.filter.ast).expr
-                except CompileError as exc:
-                    raise compile_error(exc, a.kpi.kpi.filter, self.source.id) from None
-            compiler = AggregateCompiler(self.rows, group.time, condition)
+            compiler = self._aggregate(a.kpi, group.time)
             try:
                 expr, _ = compiler.compile(a.call)
             except CompileError as exc:
@@ -313,66 +311,3 @@ def lower(plan: SourcePlan, opened: Opened) -> Lowered:
         (group, dim, query) for group in plan.row_groups for dim, query in lowering.row_pass(group)
     ]
     return Lowered(plan, opened, scans, passes)
-
-
-def _placed(rows: pl.LazyFrame, group: Group, opened: Opened, collapse: bool) -> pl.LazyFrame:
-    """Add ``__p``: the period each row belongs to (repeating rows for wide windows)."""
-    span = group.span
-    first, last = pl.lit(span.first, pl.Int64), pl.lit(span.last, pl.Int64)
-    if group.time is None or collapse:
-        lo, hi = first, last
-    else:
-        local = opened.time_expr(group.time)
-        own = index_expr(span.grain, local)
-        if group.window.kind == "period":
-            return rows.with_columns(own.alias("__p")).filter(
-                pl.col("__p").is_between(span.first, span.last)
-            )
-        if group.window.kind == "all":
-            lo, hi = pl.max_horizontal(own, first), last
-        elif group.window.unit == "month" and span.grain in ("day", "week"):
-            # [end - N months, end) with month ends clamped cannot be inverted exactly:
-            # take every candidate period, then keep those whose window starts by the row
-            shifted = local.dt.offset_by(offset_string(group.window.count, "month")).dt.offset_by(
-                "3d"
-            )
-            lo, hi = (
-                pl.max_horizontal(own, first),
-                pl.min_horizontal(index_expr(span.grain, shifted), last),
-            )
-            placed = rows.with_columns(
-                pl.int_ranges(lo, hi + 1, dtype=pl.Int64).alias("__p")
-            ).explode("__p")
-            starts = window_starts(span, group.window, opened.project_timezone).lazy()
-            return (
-                placed.join(starts, on="__p", how="inner")
-                .filter(local >= pl.col("__window_start"))
-                .drop("__window_start")
-            )
-        else:
-            shifted = local.dt.offset_by(offset_string(group.window.count, group.window.unit))
-            lo, hi = (
-                pl.max_horizontal(own, first),
-                pl.min_horizontal(index_expr(span.grain, shifted) - 1, last),
-            )
-    return (
-        rows.with_columns(pl.int_ranges(lo, hi + 1, dtype=pl.Int64).alias("__p"))
-        .explode("__p")
-        .filter(pl.col("__p").is_not_null())
-    )
-
-
-def window_starts(span: Span, window: Window, tz: str) -> pl.DataFrame:
-    """Where each period's rolling window starts: its end moved back by the window."""
-    return pl.DataFrame(
-        {
-            "__p": list(span.indexes()),
-            "__window_start": [
-                local_midnight(
-                    shift_date(period_start(span.grain, i + 1), -window.count, window.unit), tz
-                )
-                for i in span.indexes()
-            ],
-        },
-        schema={"__p": pl.Int64, "__window_start": pl.Datetime("us", tz)},
-    )
