@@ -219,3 +219,10 @@ def test_buckets_by_arithmetic_are_the_calendars_periods(tmp_path: Path, unit: s
     for grain in GRAINS:
         got = frame.select(index_of_days(grain, days)).to_series().to_list()
         assert got == [period_index(grain, t.date()) for t in times], grain
+
+
+def test_a_window_of_its_own_period_needs_no_join_and_others_do() -> None:
+    assert mapping(MONTHS, Window("period"), "month").one_each
+    assert not mapping(MONTHS, Window("period"), "day").one_each
+    assert not mapping(MONTHS, Window("all"), "month").one_each
+    assert not mapping(MONTHS, Window("rolling", 3, "month"), "month").one_each

@@ -174,12 +174,7 @@ def _groupings(group: Group) -> str:
 def _describe_group(group: Group, scan: Scan) -> list[str]:
     assert group.mapping is not None
     pairs = group.mapping.pairs
-    periods = group.span.last - group.span.first + 1
-    reads = (
-        "one bucket each"
-        if len(pairs) == periods and group.mapping.floor is None
-        else f"{len(pairs)} (period, bucket) pairs"
-    )
+    reads = "one bucket each" if group.mapping.one_each else f"{len(pairs)} (period, bucket) pairs"
     if group.mapping.floor is not None:
         reads += ", the buckets before the first folded into one"
     out = [

@@ -83,6 +83,17 @@ class Mapping:
     pairs: tuple[tuple[int, int], ...]
     floor: int | None
 
+    @property
+    def one_each(self) -> bool:
+        """Whether each period's window is its own bucket, of the same index, and periods
+        run without a gap (``window: period`` counted in buckets of its grain)."""
+        return (
+            self.floor is None
+            and bool(self.pairs)
+            and all(p == b for p, b in self.pairs)
+            and [p for p, _ in self.pairs] == list(range(self.pairs[0][0], self.pairs[-1][0] + 1))
+        )
+
 
 def mapping(span: Span, window: Window, bucket: str | None) -> Mapping:
     """The buckets of every period's window; ``bucket`` None: one bucket of all rows."""

@@ -69,6 +69,10 @@ def place(frame: FrameT, mapping: Mapping) -> FrameT:
     """Rows (of data or of partials) with a bucket ``__b`` -> one row per period whose
     window holds the bucket, with its period ``__p`` (buckets before ``floor`` fold into
     one): the one place windows are applied, for scans and row passes alike."""
+    if mapping.one_each:  # each period its own bucket: no join needed
+        periods = [p for p, _ in mapping.pairs]
+        kept = frame.filter(pl.col("__b").is_between(periods[0], periods[-1]))
+        return kept.rename({"__b": "__p"})
     if mapping.floor is not None:
         folded = pl.max_horizontal(pl.col("__b"), pl.lit(mapping.floor - 1, pl.Int64))
         frame = frame.with_columns(folded.alias("__b"))
