@@ -365,7 +365,7 @@ def write_project(project: Path, files: int) -> None:
 Values = dict[str, dict[str, list[float | None]]]
 
 
-def kpispec_command(project: Path, out: Path) -> list[str]:
+def kpispec_command(project: Path, out: Path, engine: str = "polars") -> list[str]:
     return [
         sys.executable,
         "-m",
@@ -378,6 +378,8 @@ def kpispec_command(project: Path, out: Path) -> list[str]:
         "json",
         "-o",
         str(out),
+        "--engine",
+        engine,
     ]
 
 
@@ -583,8 +585,16 @@ def run_duckdb(project: Path, files: int) -> Values:
     return values
 
 
-CONTENDERS = ["kpispec", "polars", "duckdb"]
-LABELS = {"kpispec": "kpispec eval", "polars": "hand-written Polars", "duckdb": "DuckDB SQL"}
+CONTENDERS = ["kpispec", "polars", "duckdb", "kpispec-duckdb", "kpispec-spark"]
+LABELS = {
+    "kpispec": "kpispec eval",
+    "polars": "hand-written Polars",
+    "duckdb": "DuckDB SQL",
+    "kpispec-duckdb": "kpispec eval --engine duckdb",
+    "kpispec-spark": "kpispec eval --engine spark",
+}
+#: the contenders timed unless --contenders says otherwise
+DEFAULT = ["kpispec", "polars", "duckdb"]
 
 
 def child(name: str, project: Path, files: int, out: Path) -> None:
@@ -619,8 +629,9 @@ def measure(name: str, project: Path, files: int) -> dict[str, Any]:
     """Run one contender in a fresh process: its wall time, CPU time, peak RSS and values."""
     with tempfile.TemporaryDirectory() as tmp:
         out, log = Path(tmp) / "values.json", Path(tmp) / "log.txt"
-        if name == "kpispec":
-            command = kpispec_command(project, out)
+        if name.startswith("kpispec"):
+            engine = name.split("-", 1)[1] if "-" in name else "polars"
+            command = kpispec_command(project, out, engine)
         else:
             command = [sys.executable, __file__, "--child", name, "--project", str(project)]
             command += ["--files", str(files), "--out", str(out)]
@@ -628,7 +639,7 @@ def measure(name: str, project: Path, files: int) -> dict[str, Any]:
         if code != 0:
             why = " (killed: out of memory?)" if code == -9 else ""
             sys.exit(f"{name} failed (exit {code}){why}:\n{log.read_text()}")
-        values = read_kpispec(out) if name == "kpispec" else json.loads(out.read_text())
+        values = read_kpispec(out) if name.startswith("kpispec") else json.loads(out.read_text())
     return {"wall_s": wall, "cpu_s": cpu, "rss_mib": rss, "values": values}
 
 
@@ -701,12 +712,12 @@ def report(
             f" | {med(name, 'wall_s'):.2f} s | {med(name, 'cpu_s'):.2f} s"
             f" | {med(name, 'rss_mib'):,.0f} MiB |"
         )
-    if "kpispec" in runs:
-        for other in [n for n in names if n != "kpispec"]:
-            wall = med("kpispec", "wall_s") / med(other, "wall_s")
-            cpu = med("kpispec", "cpu_s") / med(other, "cpu_s")
-            print(f"\nkpispec / {other} (medians): wall {wall:.2f}x, CPU {cpu:.2f}x", end="")
-        print()
+    for mine in [n for n in names if n.startswith("kpispec")]:
+        for other in [n for n in names if not n.startswith("kpispec")]:
+            wall = med(mine, "wall_s") / med(other, "wall_s")
+            cpu = med(mine, "cpu_s") / med(other, "cpu_s")
+            print(f"\n{mine} / {other} (medians): wall {wall:.2f}x, CPU {cpu:.2f}x", end="")
+    print()
 
 
 def main() -> None:
@@ -723,8 +734,9 @@ def main() -> None:
         "--contenders",
         nargs="+",
         choices=CONTENDERS,
-        default=CONTENDERS,
-        help="which to time (all three are still run once and checked against each other)",
+        default=DEFAULT,
+        help="which to time (kpispec, polars, duckdb by default; each timed one is checked "
+        "against the others); kpispec-duckdb and kpispec-spark run kpispec on those engines",
     )
     parser.add_argument("--data-dir", type=Path, default=HERE / ".data")
     parser.add_argument(
@@ -733,7 +745,7 @@ def main() -> None:
         default=CHUNK_ROWS,
         help="sessions generated at a time (memory of the generation)",
     )
-    parser.add_argument("--child", choices=CONTENDERS[1:], help=argparse.SUPPRESS)
+    parser.add_argument("--child", choices=["polars", "duckdb"], help=argparse.SUPPRESS)
     parser.add_argument("--project", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--generate-to", type=Path, help=argparse.SUPPRESS)
@@ -763,15 +775,16 @@ def main() -> None:
     if load_before > 0.5:
         print(f"warning: the machine is busy (load average {load_before:.2f}): wall times suffer")
     warm = {}
-    for name in CONTENDERS:  # all three, timed or not: they must agree before any timing
+    checked_by = list(dict.fromkeys([*DEFAULT, *names]))  # they must agree before any timing
+    for name in checked_by:
         warm[name] = measure(name, project, files)
         print(f"warm-up {name}: {warm[name]['wall_s']:.2f}s", flush=True)
-    problems = compare({name: warm[name]["values"] for name in CONTENDERS})
+    problems = compare({name: warm[name]["values"] for name in checked_by})
     if problems:
         fail(problems)
     checked = [v for kpi in warm["kpispec"]["values"].values() for s in kpi.values() for v in s]
     print(
-        f"the three agree on every KPI, month and channel: {len(checked):,} values"
+        f"all {len(checked_by)} agree on every KPI, month and channel: {len(checked):,} values"
         f" ({sum(v is None for v in checked)} of them null)"
     )
     runs: dict[str, list[dict[str, Any]]] = {name: [] for name in names}

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kpispec.diagnostics import DataError, Diagnostic, Loc, SpecError
-from kpispec.options import chosen_scorecards, parse_as_of, parse_fail_on, parse_period
+from kpispec.options import chosen_kpis, chosen_scorecards, parse_as_of, parse_fail_on, parse_period
 from kpispec.runs import GateRun, TestRun, Validation, spec_prefix
 
 if TYPE_CHECKING:  # imported on use: rendering a saved document needs no spec nor engine
@@ -85,9 +85,11 @@ def evaluate(
     period: str | None = None,
     scorecards: list[str] | None = None,
     allow_outside_root: bool = False,
+    engine: str | None = None,
 ) -> Results:
     """Evaluate every KPI (of the chosen scorecards) and return the typed results
-    (:func:`kpispec.results.to_json` writes them as the results document)."""
+    (:func:`kpispec.results.to_json` writes them as the results document); ``engine``
+    (polars, duckdb or spark; default the project's ``engine:``) evaluates file sources."""
     from kpispec.engine.evaluate import evaluate as run
     from kpispec.engine.results import build
 
@@ -95,7 +97,9 @@ def evaluate(
     checked = loaded.checked
     chosen = chosen_scorecards(loaded, scorecards)
     ids = _kpi_ids(loaded, chosen)
-    evaluation = run(checked, as_of=parse_as_of(as_of), period=parse_period(period), kpi_ids=ids)
+    evaluation = run(
+        checked, as_of=parse_as_of(as_of), period=parse_period(period), kpi_ids=ids, engine=engine
+    )
     return build(checked, evaluation, scorecards=chosen, kpi_ids=ids)
 
 
@@ -257,8 +261,20 @@ def explain(
     evaluation = run(
         project.checked, as_of=parse_as_of(as_of), period=parse_period(period), kpi_ids=ids
     )
+    from kpispec.engine.sql.run import describe
+
     parts = []
+    in_sql = {id(r.lowered): r for r in evaluation.sql}
     for plan in evaluation.plans:
+        in_db = in_sql.get(id(plan))
+        if in_db is not None:  # aggregated by an SQL engine: its queries
+            engine = in_db.target.dialect.name
+            parts.append(f"# source `{plan.opened.source.id}` ({engine} engine)")
+            parts.append("## logical plan")
+            parts.extend(f"  {one_line(line)}" for line in plan.plan.describe())
+            parts.append("## SQL")
+            parts.extend(describe(in_db))
+            continue
         kpis = sum(len(g.kpis) for g in plan.plan.groups)
         queries = plan.queries()
         parts.append(
@@ -277,6 +293,29 @@ def explain(
     return "\n".join(parts)
 
 
+def sql(
+    project: Loaded,
+    dialect: str,
+    *,
+    as_of: str | date | None = None,
+    period: str | None = None,
+    scorecards: list[str] | None = None,
+    kpis: list[str] | None = None,
+) -> str:
+    """The aggregate queries of every source, written in ``dialect`` (duckdb, postgres,
+    spark, bigquery, snowflake or trino), for review or to run elsewhere; nothing is run.
+    ``kpis`` narrows them to those KPIs (and the KPIs they reference)."""
+    from kpispec.engine.sql.run import describe, written
+
+    ids = _kpi_ids(project, chosen_scorecards(project, scorecards))
+    if kpis:
+        ids = chosen_kpis(project, kpis)
+    runs = written(
+        project.checked, dialect, as_of=parse_as_of(as_of), period=parse_period(period), kpi_ids=ids
+    )
+    return "\n\n".join("\n".join(describe(run)) for run in runs) + "\n"
+
+
 __all__ = [
     "DataError",
     "GateRun",
@@ -293,6 +332,7 @@ __all__ = [
     "parse_period",
     "publish",
     "render",
+    "sql",
     "test",
     "validate",
 ]

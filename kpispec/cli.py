@@ -150,6 +150,29 @@ ScorecardOpt = Annotated[
 ]
 
 
+class Engine(StrEnum):
+    polars = "polars"
+    duckdb = "duckdb"
+    spark = "spark"
+
+
+EngineOpt = Annotated[
+    Engine | None,
+    typer.Option(
+        "--engine",
+        help="Who evaluates file sources: polars, duckdb or spark (default: the project's "
+        "`engine:`, else polars). Sources on a connection run in their database.",
+        show_default=False,
+    ),
+]
+
+
+def _with_engine(loaded: Loaded, engine: Engine | None) -> Loaded:
+    if engine is not None:
+        loaded.checked.project.engine = engine.value
+    return loaded
+
+
 class EvalFormat(StrEnum):
     table = "table"
     json = "json"
@@ -206,12 +229,13 @@ def eval_(
     explain: Annotated[
         bool, typer.Option("--explain", help="Print the query plan of each source instead.")
     ] = False,
+    engine: EngineOpt = None,
     allow_outside_root: AllowOutside = False,
 ) -> None:
     """Evaluate every KPI per period: a table, the results document (json), or csv."""
     from kpispec import api
 
-    loaded = _load_or_exit(path, allow_outside_root)
+    loaded = _with_engine(_load_or_exit(path, allow_outside_root), engine)
     if explain:
         typer.echo(api.explain(loaded, as_of=as_of, period=period, scorecards=scorecard))
         return
@@ -241,6 +265,43 @@ def eval_(
         typer.echo(text, nl=False)
     else:
         _write_output(output, text, loaded, allow_outside_root)
+
+
+class SqlDialect(StrEnum):
+    duckdb = "duckdb"
+    postgres = "postgres"
+    spark = "spark"
+    bigquery = "bigquery"
+    snowflake = "snowflake"
+    trino = "trino"
+
+
+@app.command("sql")
+def sql_(
+    path: PathArg = Path("."),
+    dialect: Annotated[
+        SqlDialect,
+        typer.Option("--dialect", help="duckdb, postgres, spark, bigquery, snowflake or trino."),
+    ] = SqlDialect.duckdb,
+    kpi: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--kpi", help="Only this KPI and those it references (repeatable).", show_default=False
+        ),
+    ] = None,
+    as_of: AsOf = None,
+    period: PeriodOpt = None,
+    scorecard: ScorecardOpt = None,
+    allow_outside_root: AllowOutside = False,
+) -> None:
+    """Print the aggregate query of each source in an SQL dialect; nothing is run."""
+    from kpispec import api
+
+    loaded = _load_or_exit(path, allow_outside_root)
+    typer.echo(
+        api.sql(loaded, dialect.value, as_of=as_of, period=period, scorecards=scorecard, kpis=kpi),
+        nl=False,
+    )
 
 
 def _write_output(
@@ -316,13 +377,14 @@ def check(
     as_of: AsOf = None,
     period: PeriodOpt = None,
     scorecard: ScorecardOpt = None,
+    engine: EngineOpt = None,
     allow_outside_root: AllowOutside = False,
 ) -> None:
     """The CI gate: evaluate, judge every target, and fail when a gated target is missed."""
     from kpispec import api
 
     api.parse_fail_on(fail_on)  # a wrong --fail-on is reported before anything is read
-    loaded = _load_or_exit(path, allow_outside_root)
+    loaded = _with_engine(_load_or_exit(path, allow_outside_root), engine)
     run = api.check(loaded, fail_on=fail_on, as_of=as_of, period=period, scorecards=scorecard)
     for file, kind, option in (
         (junit, CheckFormat.junit, "--junit"),
@@ -353,6 +415,7 @@ def build(
     as_of: AsOf = None,
     period: PeriodOpt = None,
     scorecard: ScorecardOpt = None,
+    engine: EngineOpt = None,
     allow_outside_root: AllowOutside = False,
 ) -> None:
     """Compile the static scorecard site (HTML) and Markdown scorecards into a folder."""
@@ -362,7 +425,7 @@ def build(
         raise _usage_error(
             f"--templates {templates} is not a folder", "name a folder of .html/.md templates"
         )
-    loaded = _load_or_exit(path, allow_outside_root)
+    loaded = _with_engine(_load_or_exit(path, allow_outside_root), engine)
     files = api.publish(
         loaded, output, templates=templates, as_of=as_of, period=period, scorecards=scorecard,
         allow_outside_root=allow_outside_root,

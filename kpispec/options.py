@@ -102,3 +102,23 @@ def chosen_scorecards(loaded: Loaded, scorecards: list[str] | None) -> list[str]
             if c in scorecards and (loaded.selected is None or c in loaded.selected)
         ]
     return loaded.selected
+
+
+def chosen_kpis(loaded: Loaded, kpis: list[str]) -> list[str]:
+    """``--kpi`` ids, each a KPI of the project (E001 on the command line otherwise)."""
+    known = list(loaded.checked.kpis)
+    for kpi in kpis:
+        if kpi not in loaded.checked.kpis:
+            from kpispec.suggest import did_you_mean
+
+            raise SpecError(
+                [
+                    Diagnostic(
+                        "E001",
+                        f"no KPI `{kpi}`",
+                        Loc("<command line>"),
+                        did_you_mean(kpi, known) or "name a KPI id of the specs",
+                    )
+                ]
+            )
+    return kpis

@@ -24,3 +24,13 @@ def write(tmp_path: Path):
         return write_files(tmp_path, files)
 
     return _write
+
+
+@pytest.fixture(scope="session")
+def warehouse():
+    """A real PostgreSQL server for this process, to move projects' data into."""
+    from pg import running_server
+    from warehouse import Warehouse
+
+    with running_server() as server:
+        yield Warehouse(server)

@@ -17,6 +17,9 @@ NEEDED=(
   # A real headless browser for tests/test_site_browser.py (driven by Playwright, which
   # must never download a browser of its own).
   "chromium|test -x /usr/bin/chromium"
+  # A Java runtime for Spark in local mode (tests/test_sql_engines.py; pyspark itself comes
+  # from the package index with the test extra): the distribution's default JDK, 17 or later.
+  "default-jdk-headless|command -v java"
 )
 
 missing=()

@@ -10,7 +10,8 @@ from __future__ import annotations
 import contextlib
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
-from typing import Literal
+from functools import partial
+from typing import TYPE_CHECKING, Literal
 
 import polars as pl
 
@@ -36,6 +37,9 @@ from kpispec.plan.windows import Span
 from kpispec.spec.checks import CheckedKpi, CheckedProject
 from kpispec.spec.model import Kpi
 
+if TYPE_CHECKING:
+    from kpispec.engine.sql.run import SqlRun
+
 VALUE = "value"
 
 
@@ -53,6 +57,8 @@ class Evaluation:
     #: KPI id -> the index of the first period with data: the one holding the first row of
     #: its source (of its inputs, the latest); None when it has no time column
     first: dict[str, int | None] = field(default_factory=dict)
+    #: the sources an SQL engine aggregated, with their queries
+    sql: list[SqlRun] = field(default_factory=list)
 
 
 def evaluated_periods(kpis: list[Kpi], as_of: date, period: Period | None) -> dict[str, Period]:
@@ -522,36 +528,39 @@ def evaluate(
     spans: dict[str, Span] | None = None,
     collapse: bool = False,
     breakdowns: bool = True,
+    engine: str | None = None,
 ) -> Evaluation:
     """Compute the values of ``kpi_ids`` (default all) and of every KPI they reference.
 
-    ``frames`` replaces the data of sources by id (spec tests); ``spans`` fixes the periods.
+    ``frames`` replaces the data of sources by id (spec tests); ``spans`` fixes the periods;
+    ``engine`` (default: the project's) evaluates file sources: polars, duckdb or spark.
     """
     project = checked.project
     tz = project.timezone
-    wanted = set(kpi_ids) if kpi_ids is not None else set(checked.kpis)
-    needed = _with_dependencies(checked, wanted)
-    order = [k for k in checked.order if k in needed]
-    kpis = [checked.kpis[k] for k in order]
-    if not breakdowns:  # totals only: the dimension columns need not exist
-        kpis = [replace(k, dimensions=[]) for k in kpis]
-    evaluated = evaluated_periods([k.kpi for k in kpis], as_of, period)
-    spans = spans or spans_for([k.kpi for k in kpis], evaluated, project.history)
+    order, kpis, evaluated, spans, by_source = planned(
+        checked, as_of, period, kpi_ids, spans, breakdowns
+    )
+    from kpispec.engine.sql.run import sql_run  # sqlglot, only when a run evaluates
 
-    by_source: dict[str, list[CheckedKpi]] = {}
-    for kpi in kpis:
-        if kpi.kpi.source and kpi.formula and kpi.formula.aggregates:
-            by_source.setdefault(kpi.kpi.source, []).append(kpi)
-    plans: list[Lowered] = []
+    everything: list[Lowered] = []
+    runs: list[SqlRun] = []  #: sources an SQL engine aggregates
     for source_id, source_kpis in by_source.items():
         source = project.source(source_id)
         assert source is not None
         frame = frames.get(source_id) if frames is not None else None
-        opened: Opened = open_source(source, project, frame=frame)
         logical = build_plan(
             source, source_kpis, spans, checked.source_filters.get(source_id), collapse=collapse
         )
-        plans.append(lower(logical, opened))
+        run = None
+        if frame is None:
+            run = sql_run(source, project, engine or project.engine, partial(lower, logical))
+        if run is not None:
+            runs.append(run)
+            everything.append(run.lowered)
+        else:
+            everything.append(lower(logical, open_source(source, project, frame=frame)))
+    sql_plans = {id(r.lowered) for r in runs}
+    plans = [p for p in everything if id(p) not in sql_plans]
     # per plan: the newest time value (for freshness), then the earliest of each time column
     fresh = {i: q for i, p in enumerate(plans) if (q := newest_query(p.opened, as_of)) is not None}
     earliest = _earliest_queries(plans)
@@ -586,11 +595,21 @@ def evaluate(
                 found = _first_bucket(e.scan, table)
             first_rows[(plan.opened.source.id, e.column)] = found
 
+    aggregated = [(p, _aggregates(p, f)) for p, f in zip(plans, results, strict=True)]
+    for run in runs:
+        source = run.plan.source
+        try:
+            if source.fresh_within is not None and source.time is not None:
+                newest[source.id] = judge_freshness(run.lowered.opened, run.newest(as_of), as_of)
+            for column in dict.fromkeys(g.time for g in run.plan.groups if g.time is not None):
+                first_rows[(source.id, column)] = run.edge(column)
+            aggregated.append((run.lowered, run.aggregates()))
+        finally:
+            run.close()
     own: dict[str, tuple[Group, pl.DataFrame, pl.DataFrame]] = {}
     source_of: dict[str, str] = {}
     computed: dict[str, KpiValues] = {}
-    for plan, frames_of_plan in zip(plans, results, strict=True):
-        aggregates = _aggregates(plan, frames_of_plan)
+    for plan, aggregates in aggregated:
         for group in plan.plan.groups:
             grid = _grid(aggregates[group.number], group, tz)
             empty = _empty(group, tz)
@@ -621,7 +640,34 @@ def evaluate(
             refs = {r: computed[r] for r in kpi.depends if r in computed}
             computed[kpi.kpi.id] = _kpi_values(kpi, mine, refs, span, tz)
     values = {k: computed[k].values for k in order if k in computed}
-    return Evaluation(as_of, evaluated, spans, values, plans, newest, firsts)
+    return Evaluation(as_of, evaluated, spans, values, everything, newest, firsts, runs)
+
+
+def planned(
+    checked: CheckedProject,
+    as_of: date,
+    period: Period | None,
+    kpi_ids: list[str] | None,
+    spans: dict[str, Span] | None = None,
+    breakdowns: bool = True,
+) -> tuple[
+    list[str], list[CheckedKpi], dict[str, Period], dict[str, Span], dict[str, list[CheckedKpi]]
+]:
+    """What an evaluation computes: the KPIs (with those they reference) in order, the
+    periods judged and computed per grain, and the KPIs with aggregates by source."""
+    wanted = set(kpi_ids) if kpi_ids is not None else set(checked.kpis)
+    needed = _with_dependencies(checked, wanted)
+    order = [k for k in checked.order if k in needed]
+    kpis = [checked.kpis[k] for k in order]
+    if not breakdowns:  # totals only: the dimension columns need not exist
+        kpis = [replace(k, dimensions=[]) for k in kpis]
+    evaluated = evaluated_periods([k.kpi for k in kpis], as_of, period)
+    spans = spans or spans_for([k.kpi for k in kpis], evaluated, checked.project.history)
+    by_source: dict[str, list[CheckedKpi]] = {}
+    for kpi in kpis:
+        if kpi.kpi.source and kpi.formula and kpi.formula.aggregates:
+            by_source.setdefault(kpi.kpi.source, []).append(kpi)
+    return order, kpis, evaluated, spans, by_source
 
 
 def _with_dependencies(checked: CheckedProject, wanted: set[str]) -> set[str]:

@@ -539,6 +539,10 @@ def _connect(url: str, project: Project, loc: Loc) -> tuple[str, Any]:
         return "duckdb", duckdb.connect(
             real or ":memory:", read_only=real is not None, config=DUCKDB_CONFIG
         )
+    if scheme in ("spark", "sc"):
+        from kpispec.engine.sql.run import spark_session
+
+        return "spark", spark_session(url.split("://", 1)[1] if scheme == "spark" else url)
     if scheme in ("postgresql", "postgres"):
         import psycopg
 
@@ -578,13 +582,37 @@ def _duckdb_single_select(query: str) -> str | None:
     return None
 
 
-def _run_query(kind: str, conn: Any, query: str, user_query: str) -> tuple[list[str], list[Any]]:
+def spark_single_query(query: str) -> str | None:
+    """Why a Spark SQL query is not one query that only reads, or None."""
+    import sqlglot
+    from sqlglot import exp
+
+    try:
+        statements = sqlglot.parse(query, read="spark")
+    except sqlglot.errors.ParseError:
+        return None  # Spark's own parser says what is wrong
+    if len(statements) != 1:
+        return f"holds {len(statements)} statements"
+    if not isinstance(statements[0], exp.Query):
+        return "is not a SELECT"
+    return None
+
+
+def _run_query(
+    kind: str, conn: Any, query: str, user_query: str, *, rows: bool = True
+) -> tuple[list[str], list[Any]]:
     """Run one reading statement; :class:`_ReadOnly` when it would do anything else."""
     if kind == "duckdb":
         why = _duckdb_single_select(user_query) or _duckdb_single_select(query)
         if why is not None:
             raise _ReadOnly(why)
         cursor = conn.cursor()
+    elif kind == "spark":  # Spark has no read-only mode: one query, checked by its parser
+        why = spark_single_query(user_query)
+        if why is not None:
+            raise _ReadOnly(why)
+        frame = conn.sql(query)
+        return list(frame.columns), [tuple(r) for r in frame.collect()]
     elif kind == "postgres":
         # a server-side cursor: DECLARE ... CURSOR FOR <query>, sent with the extended
         # protocol, takes exactly one SELECT (or VALUES, TABLE, WITH ... SELECT without
@@ -594,7 +622,7 @@ def _run_query(kind: str, conn: Any, query: str, user_query: str) -> tuple[list[
         cursor = conn.cursor()
     cursor.execute(query)
     names = [d[0] for d in cursor.description]
-    return names, cursor.fetchall()
+    return names, cursor.fetchall() if rows else cursor.fetchmany(0)
 
 
 def _read_only_refusal(kind: str, exc: Exception, user_query: str) -> str | None:
@@ -621,18 +649,24 @@ def _read_only_refusal(kind: str, exc: Exception, user_query: str) -> str | None
     return None
 
 
-def _read_sql(source: Source, project: Project, columns: list[str] | None) -> pl.LazyFrame:
-    import polars as pl
+@dataclass
+class Connected:
+    """An open connection of a source: its kind, the driver's connection, its URL."""
 
+    kind: str  #: sqlite, duckdb, postgres or spark
+    conn: Any
+    url: str
+    secrets: list[str]  #: resolved ${ENV} values, kept out of messages
+    loc: Loc  #: where the connection is defined
+
+
+def connect_source(source: Source, project: Project) -> Connected:
+    """Open the connection of a source; every failure is a data error naming it."""
     conn_spec = project.connections.get(source.connection or "")
     if conn_spec is None:
         raise data_error(source, "D106", f"unknown connection `{source.connection}`")
     url = resolve_url(conn_spec.url, source)
     secrets = secrets_of(conn_spec.url, url)
-    query = source.sql or ""
-    if columns:
-        quoted = ", ".join('"' + c.replace('"', '""') + '"' for c in columns)
-        query = f"select {quoted} from ({query.strip().rstrip(';')}) as kpispec_source"
     try:
         kind, conn = _connect(url, project, conn_spec.loc)
     except _Refused as exc:  # the path may hold ${ENV} values: each is hidden whole
@@ -641,11 +675,12 @@ def _read_sql(source: Source, project: Project, columns: list[str] | None) -> pl
         hidden = sorted((v for v in values if len(v) >= 3), key=len, reverse=True)
         raise SpecError([Diagnostic(d.code, scrub(d.message, hidden), d.loc, d.hint)]) from None
     except ModuleNotFoundError as exc:
+        extra = "spark" if exc.name and "spark" in exc.name else "postgres"
         raise data_error(
             source,
             "D106",
             f"the database driver {exc.name!r} is not installed",
-            "install it: pip install 'kpispec[postgres]' (or duckdb)",
+            f"install it: pip install 'kpispec[{extra}]' (or duckdb)",
             conn_spec.loc,
         ) from None
     except Exception as exc:  # the driver's own error text says what went wrong
@@ -657,28 +692,60 @@ def _read_sql(source: Source, project: Project, columns: list[str] | None) -> pl
             "check the URL, the server, and the credentials in the environment",
             conn_spec.loc,
         ) from None
-    try:
-        names, rows = _run_query(kind, conn, query, source.sql or "")
-    except Exception as exc:
-        why = _read_only_refusal(kind, exc, source.sql or "")
-        if why is not None:
-            raise data_error(
-                source,
-                "D109",
-                "the query may only read its database, but it " + scrub(why, secrets),
-                "a `sql:` source is one SELECT (or WITH ... SELECT, VALUES); kpispec runs it "
-                "read-only, and DuckDB without access to files: read files through `path:`",
-                source.locs.get("sql", source.loc),
-            ) from None
-        raise data_error(
+    return Connected(kind, conn, url, secrets, conn_spec.loc)
+
+
+def query_error(source: Source, kind: str, exc: Exception, secrets: list[str]) -> DataError:
+    """The data error of a source's query that failed: D109 when the database refused it
+    for doing more than read, else D107 with the database's own words."""
+    why = _read_only_refusal(kind, exc, source.query or "")
+    if why is not None:
+        return data_error(
             source,
-            "D107",
-            "the query failed: " + scrub(first_line(exc), secrets),
-            "run the query in the database's own client to see the full error",
+            "D109",
+            "the query may only read its database, but it " + scrub(why, secrets),
+            "a `sql:` source is one SELECT (or WITH ... SELECT, VALUES); kpispec runs it "
+            "read-only, and DuckDB without access to files: read files through `path:`",
             source.locs.get("sql", source.loc),
-        ) from None
+        )
+    return data_error(
+        source,
+        "D107",
+        "the query failed: " + scrub(first_line(exc), secrets),
+        "run the query in the database's own client to see the full error",
+        source.locs.get("sql", source.locs.get("table", source.loc)),
+    )
+
+
+def check_reads(source: Source, connected: Connected) -> None:
+    """Run a source's query for no rows, by the rules of reading it (one statement that
+    only reads): before kpispec builds its aggregate query around it."""
+    query = source.query or ""
+    if connected.kind != "postgres":  # a server-side cursor reads no row until fetched
+        query = f"select * from ({query.strip().rstrip(';')}) as kpispec_source limit 0"
+    try:
+        _run_query(connected.kind, connected.conn, query, source.query or "", rows=False)
+    except Exception as exc:
+        raise query_error(source, connected.kind, exc, connected.secrets) from None
+
+
+def _read_sql(source: Source, project: Project, columns: list[str] | None) -> pl.LazyFrame:
+    import polars as pl
+
+    connected = connect_source(source, project)
+    kind, conn, secrets = connected.kind, connected.conn, connected.secrets
+    query = source.query or ""
+    if columns:
+        q = "`" if kind == "spark" else '"'
+        quoted = ", ".join(q + c.replace(q, q + q) + q for c in columns)
+        query = f"select {quoted} from ({query.strip().rstrip(';')}) as kpispec_source"
+    try:
+        names, rows = _run_query(kind, conn, query, source.query or "")
+    except Exception as exc:
+        raise query_error(source, kind, exc, secrets) from None
     finally:
-        conn.close()
+        if kind != "spark":  # one session serves the whole run
+            conn.close()
     data = {name: _plain_values([row[i] for row in rows]) for i, name in enumerate(names)}
     return pl.DataFrame(data, strict=False, infer_schema_length=None).lazy()
 
@@ -712,7 +779,7 @@ def open_source(
     files: list[Path] = []
     if frame is not None:
         raw = frame.lazy()
-    elif source.sql is not None:
+    elif source.query is not None:
         raw = _read_sql(source, project, columns)
     else:
         files = matching_files(source, None if project.allow_outside_root else project.root)
@@ -764,7 +831,7 @@ def open_source(
             "check that the file is a valid " + (source_format(source) or "data") + " file",
             source.locs.get("path", source.loc),
         ) from None
-    if frame is None and source.sql is None and source_format(source) in ("csv", "ndjson"):
+    if frame is None and source.query is None and source_format(source) in ("csv", "ndjson"):
         empty = _untyped_columns(raw, schema, source)
         if empty:  # no value to infer a type from: a column of nulls, not of text
             raw = raw.with_columns(pl.col(c).cast(pl.Null) for c in empty)

@@ -185,7 +185,9 @@ def build_source(doc: Document, path: PathKey, scorecard: str | None) -> Source 
         scorecard=scorecard,
         path=_str(data, "path"),
         sql=_str(data, "sql"),
+        table=_str(data, "table"),
         connection=_str(data, "connection"),
+        evaluate=_str(data, "evaluate") or "database",
         format=_str(data, "format"),
         time=_str(data, "time"),
         timezone=_str(data, "timezone"),
@@ -370,6 +372,7 @@ def build_project(root: Path, doc: Document | None) -> Project:
         currency=_str(data, "currency") or DEFAULT_CURRENCY,
         timezone=_str(data, "timezone") or DEFAULT_TIMEZONE,
         specs=[specs] if isinstance(specs, str) else _strings(specs),
+        engine=_str(data, "engine") or "polars",
         history=history
         if isinstance(history, int) and not isinstance(history, bool) and history > 0
         else DEFAULT_HISTORY,

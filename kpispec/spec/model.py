@@ -129,7 +129,10 @@ class Source:
     scorecard: str | None  #: None for a source shared by the project file
     path: str | None = None
     sql: str | None = None
+    table: str | None = None  #: a table or view on the connection
     connection: str | None = None
+    #: on a connection: aggregated inside the database ("database") or read into Polars
+    evaluate: str = "database"
     format: str | None = None
     time: str | None = None
     timezone: str | None = None
@@ -140,6 +143,13 @@ class Source:
     title: str | None = None
     locs: dict[str, Loc] = field(default_factory=dict)  #: where each key's value starts
     column_locs: dict[str, Loc] = field(default_factory=dict)  #: each declared column's key
+
+    @property
+    def query(self) -> str | None:
+        """The query that reads a source on a connection: its ``sql``, or its ``table``."""
+        if self.sql is not None:
+            return self.sql
+        return f"SELECT * FROM {self.table}" if self.table is not None else None
 
 
 @dataclass
@@ -242,6 +252,7 @@ class Project:
     timezone: str = "UTC"
     specs: list[str] = field(default_factory=list)
     history: int = 12
+    engine: str = "polars"  #: who evaluates file sources: polars, duckdb or spark
     connections: dict[str, Connection] = field(default_factory=dict)
     sources: list[Source] = field(default_factory=list)  #: shared by every scorecard
     scorecards: list[Scorecard] = field(default_factory=list)

@@ -402,18 +402,26 @@ def _alternatives(
     loc = doc.loc(path)
     spec_defs = schema(SPEC_SCHEMA)["$defs"]
     if error.schema is spec_defs.get("source") and isinstance(value, dict):
-        has = {k for k in ("path", "sql", "connection") if k in value}
-        if {"path", "sql"} <= has:
-            message, hint = "a source has either `path` or `sql`, not both", "remove one of them"
-        elif "sql" in has and "connection" not in has:
+        has = {k for k in ("path", "sql", "table", "connection") if k in value}
+        if len(has & {"path", "sql", "table"}) > 1:
+            kinds = " and ".join(f"`{k}`" for k in ("path", "sql", "table") if k in has)
             message, hint = (
-                "an `sql` source needs a `connection`",
+                f"a source has one of `path`, `sql` or `table`, not {kinds}",
+                ("remove all but one of them"),
+            )
+        elif has & {"sql", "table"} and "connection" not in has:
+            key = "sql" if "sql" in has else "table"
+            message, hint = (
+                f"an `{key}` source needs a `connection`",
                 "name a connection of kpispec.yaml",
             )
         elif "path" in has and "connection" in has:
-            message, hint = "`connection` goes with `sql`, not with `path`", "remove `connection`"
-        elif not has & {"path", "sql"}:
-            message = "a source needs `path` (a file or glob) or `sql` (a query)"
+            message, hint = (
+                "`connection` goes with `sql` or `table`, not with `path`",
+                "remove `connection`",
+            )
+        elif not has & {"path", "sql", "table"}:
+            message = "a source needs `path` (a file or glob), `sql` (a query) or `table`"
             hint = "e.g. path: data/sessions.csv"
         else:
             yield from _best_branch(doc, error, schema_name, dedented)

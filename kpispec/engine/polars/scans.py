@@ -39,7 +39,7 @@ KEYS = ["__p", "__dimension", "__member"]
 def compile_error(exc: CompileError, snippet: Snippet, source_id: str) -> DataError:
     loc = snippet.range_loc(exc.start, exc.end)
     message = f"{exc.message} (source `{source_id}`)"
-    return DataError([Diagnostic("D105", message, loc, exc.hint, length=loc.length)])
+    return DataError([Diagnostic(exc.code, message, loc, exc.hint, length=loc.length)])
 
 
 def column_loc(name: str, kpis: Iterable[CheckedKpi], source: Source) -> Loc:

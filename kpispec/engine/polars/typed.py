@@ -23,6 +23,12 @@ class CompileError(FormulaProblem):
         super().__init__(message, node.start, node.end, hint)
 
 
+class Unsupported(CompileError):
+    """A formula an engine cannot compute exactly as the language defines it."""
+
+    code = "D110"
+
+
 @dataclass(frozen=True)
 class Typed:
     expr: pl.Expr

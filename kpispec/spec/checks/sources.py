@@ -37,7 +37,7 @@ def check_source(ctx: Context, source: Source) -> None:
     where = source.locs
     if source.timezone is not None:
         check_timezone(ctx, source.timezone, where.get("timezone", source.loc))
-    if source.sql is not None:
+    if source.sql is not None or source.table is not None:
         connection(ctx, source)
     elif source.path is not None:
         source_path(ctx, source)

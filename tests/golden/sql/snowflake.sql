@@ -1,0 +1,1723 @@
+-- source `sessions`: 8 KPIs in 1 query (snowflake)
+-- query 1 of 1: `started_at`, months 2025-10 to 2026-10, window period; KPIs: conversion_rate, cta_conversion_rate, landing_page_conversion_rate, visitors_per_day, bounce_rate, pages_per_session, avg_session_duration, returning_visitor_share
+SELECT
+  __periods."__p" AS __p,
+  CASE
+    WHEN GROUPING(__rows."channel") = 0
+    THEN 'channel'
+    WHEN GROUPING(__rows."device") = 0
+    THEN 'device'
+    WHEN GROUPING(__rows."country") = 0
+    THEN 'country'
+    WHEN GROUPING(__rows."landing_page") = 0
+    THEN 'landing_page'
+  END AS __dimension,
+  CASE
+    WHEN GROUPING(__rows."channel") = 0
+    THEN CAST(__rows."channel" AS VARCHAR)
+    WHEN GROUPING(__rows."device") = 0
+    THEN CAST(__rows."device" AS VARCHAR)
+    WHEN GROUPING(__rows."country") = 0
+    THEN CAST(__rows."country" AS VARCHAR)
+    WHEN GROUPING(__rows."landing_page") = 0
+    THEN CAST(__rows."landing_page" AS VARCHAR)
+  END AS __member,
+  AVG(CAST(CAST(__rows."converted" AS INT) AS DOUBLE)) AS __a0_0,
+  AVG(CAST(CAST(__rows."clicked_cta" AS INT) AS DOUBLE)) AS __a0_1,
+  AVG(
+    CAST(CAST(CASE
+      WHEN __rows."is_campaign_landing"
+      THEN (
+        __rows."converted" OR __rows."lead"
+      )
+    END AS INT) AS DOUBLE)
+  ) AS __a0_2,
+  COUNT(DISTINCT __rows."visitor_id") AS __a0_3,
+  AVG(CAST(CAST(__rows."pages" = 1 AS INT) AS DOUBLE)) AS __a0_4,
+  AVG(CAST(__rows."pages" AS DOUBLE)) AS __a0_5,
+  AVG(CAST(__rows."duration_s" AS DOUBLE)) AS __a0_6,
+  COUNT(DISTINCT CASE WHEN __rows."returning" THEN __rows."visitor_id" END) AS __a0_7,
+  COUNT(DISTINCT __rows."visitor_id") AS __a0_8
+FROM "sessions" AS __rows
+JOIN (VALUES
+  (
+    24309,
+    CAST('2025-10-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2025-11-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2025-09-30 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST('2025-10-31 23:00:00+00:00' AS TIMESTAMPTZ),
+    CAST(31.0 AS DOUBLE)
+  ),
+  (
+    24310,
+    CAST('2025-11-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2025-12-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2025-10-31 23:00:00+00:00' AS TIMESTAMPTZ),
+    CAST('2025-11-30 23:00:00+00:00' AS TIMESTAMPTZ),
+    CAST(30.0 AS DOUBLE)
+  ),
+  (
+    24311,
+    CAST('2025-12-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-01-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2025-11-30 23:00:00+00:00' AS TIMESTAMPTZ),
+    CAST('2025-12-31 23:00:00+00:00' AS TIMESTAMPTZ),
+    CAST(31.0 AS DOUBLE)
+  ),
+  (
+    24312,
+    CAST('2026-01-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-02-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2025-12-31 23:00:00+00:00' AS TIMESTAMPTZ),
+    CAST('2026-01-31 23:00:00+00:00' AS TIMESTAMPTZ),
+    CAST(31.0 AS DOUBLE)
+  ),
+  (
+    24313,
+    CAST('2026-02-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-03-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-01-31 23:00:00+00:00' AS TIMESTAMPTZ),
+    CAST('2026-02-28 23:00:00+00:00' AS TIMESTAMPTZ),
+    CAST(28.0 AS DOUBLE)
+  ),
+  (
+    24314,
+    CAST('2026-03-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-04-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-02-28 23:00:00+00:00' AS TIMESTAMPTZ),
+    CAST('2026-03-31 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST(31.0 AS DOUBLE)
+  ),
+  (
+    24315,
+    CAST('2026-04-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-05-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-03-31 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST('2026-04-30 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST(30.0 AS DOUBLE)
+  ),
+  (
+    24316,
+    CAST('2026-05-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-06-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-04-30 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST('2026-05-31 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST(31.0 AS DOUBLE)
+  ),
+  (
+    24317,
+    CAST('2026-06-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-07-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-05-31 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST('2026-06-30 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST(30.0 AS DOUBLE)
+  ),
+  (
+    24318,
+    CAST('2026-07-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-08-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-06-30 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST('2026-07-31 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST(31.0 AS DOUBLE)
+  ),
+  (
+    24319,
+    CAST('2026-08-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-09-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-07-31 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST('2026-08-31 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST(31.0 AS DOUBLE)
+  ),
+  (
+    24320,
+    CAST('2026-09-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-10-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-08-31 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST('2026-09-30 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST(30.0 AS DOUBLE)
+  ),
+  (
+    24321,
+    CAST('2026-10-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-11-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-09-30 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST('2026-10-31 23:00:00+00:00' AS TIMESTAMPTZ),
+    CAST(31.0 AS DOUBLE)
+  )) AS __periods(__p, __lo, __hi, __ps, __pe, __pd)
+  ON __rows."started_at" >= __periods."__lo"
+  AND __rows."started_at" < __periods."__hi"
+GROUP BY
+  GROUPING SETS (
+    (__periods."__p"),
+    (__periods."__p", __rows."channel"),
+    (__periods."__p", __rows."device"),
+    (__periods."__p", __rows."country"),
+    (__periods."__p", __rows."landing_page")
+  );
+
+-- source `leads`: 2 KPIs in 1 query (snowflake)
+-- query 1 of 1: `created_at`, months 2025-10 to 2026-10, window period; KPIs: new_leads, lead_to_customer_rate
+SELECT
+  __periods."__p" AS __p,
+  CASE
+    WHEN GROUPING(__rows."channel") = 0
+    THEN 'channel'
+    WHEN GROUPING(__rows."country") = 0
+    THEN 'country'
+    WHEN GROUPING(__rows."landing_page") = 0
+    THEN 'landing_page'
+  END AS __dimension,
+  CASE
+    WHEN GROUPING(__rows."channel") = 0
+    THEN CAST(__rows."channel" AS VARCHAR)
+    WHEN GROUPING(__rows."country") = 0
+    THEN CAST(__rows."country" AS VARCHAR)
+    WHEN GROUPING(__rows."landing_page") = 0
+    THEN CAST(__rows."landing_page" AS VARCHAR)
+  END AS __member,
+  COUNT(*) AS __a0_0,
+  AVG(
+    CAST(CAST((
+      NOT __rows."became_customer_at" IS NULL
+      AND CAST((
+        DATE_PART(
+          EPOCH_MICROSECOND,
+          CONVERT_TIMEZONE('Europe/Oslo', 'UTC', __rows."became_customer_at")
+        ) - DATE_PART(EPOCH_MICROSECOND, CONVERT_TIMEZONE('Europe/Oslo', 'UTC', __rows."created_at"))
+      ) AS DOUBLE) / 86400000000.0 <= 21
+    ) AS INT) AS DOUBLE)
+  ) AS __a0_1
+FROM "leads" AS __rows
+JOIN (VALUES
+  (
+    24309,
+    CAST('2025-10-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2025-11-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2025-09-30 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST('2025-10-31 23:00:00+00:00' AS TIMESTAMPTZ),
+    CAST(31.0 AS DOUBLE)
+  ),
+  (
+    24310,
+    CAST('2025-11-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2025-12-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2025-10-31 23:00:00+00:00' AS TIMESTAMPTZ),
+    CAST('2025-11-30 23:00:00+00:00' AS TIMESTAMPTZ),
+    CAST(30.0 AS DOUBLE)
+  ),
+  (
+    24311,
+    CAST('2025-12-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-01-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2025-11-30 23:00:00+00:00' AS TIMESTAMPTZ),
+    CAST('2025-12-31 23:00:00+00:00' AS TIMESTAMPTZ),
+    CAST(31.0 AS DOUBLE)
+  ),
+  (
+    24312,
+    CAST('2026-01-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-02-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2025-12-31 23:00:00+00:00' AS TIMESTAMPTZ),
+    CAST('2026-01-31 23:00:00+00:00' AS TIMESTAMPTZ),
+    CAST(31.0 AS DOUBLE)
+  ),
+  (
+    24313,
+    CAST('2026-02-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-03-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-01-31 23:00:00+00:00' AS TIMESTAMPTZ),
+    CAST('2026-02-28 23:00:00+00:00' AS TIMESTAMPTZ),
+    CAST(28.0 AS DOUBLE)
+  ),
+  (
+    24314,
+    CAST('2026-03-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-04-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-02-28 23:00:00+00:00' AS TIMESTAMPTZ),
+    CAST('2026-03-31 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST(31.0 AS DOUBLE)
+  ),
+  (
+    24315,
+    CAST('2026-04-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-05-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-03-31 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST('2026-04-30 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST(30.0 AS DOUBLE)
+  ),
+  (
+    24316,
+    CAST('2026-05-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-06-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-04-30 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST('2026-05-31 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST(31.0 AS DOUBLE)
+  ),
+  (
+    24317,
+    CAST('2026-06-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-07-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-05-31 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST('2026-06-30 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST(30.0 AS DOUBLE)
+  ),
+  (
+    24318,
+    CAST('2026-07-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-08-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-06-30 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST('2026-07-31 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST(31.0 AS DOUBLE)
+  ),
+  (
+    24319,
+    CAST('2026-08-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-09-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-07-31 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST('2026-08-31 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST(31.0 AS DOUBLE)
+  ),
+  (
+    24320,
+    CAST('2026-09-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-10-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-08-31 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST('2026-09-30 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST(30.0 AS DOUBLE)
+  ),
+  (
+    24321,
+    CAST('2026-10-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-11-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-09-30 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST('2026-10-31 23:00:00+00:00' AS TIMESTAMPTZ),
+    CAST(31.0 AS DOUBLE)
+  )) AS __periods(__p, __lo, __hi, __ps, __pe, __pd)
+  ON __rows."created_at" >= __periods."__lo"
+  AND __rows."created_at" < __periods."__hi"
+GROUP BY
+  GROUPING SETS (
+    (__periods."__p"),
+    (__periods."__p", __rows."channel"),
+    (__periods."__p", __rows."country"),
+    (__periods."__p", __rows."landing_page")
+  );
+
+-- source `ads`: 3 KPIs in 1 query (snowflake)
+-- query 1 of 1: `date`, months 2025-10 to 2026-10, window period; KPIs: ad_spend, ad_clicks, ad_ctr
+SELECT
+  __periods."__p" AS __p,
+  CASE
+    WHEN GROUPING(__rows."channel") = 0
+    THEN 'channel'
+    WHEN GROUPING(__rows."campaign") = 0
+    THEN 'campaign'
+  END AS __dimension,
+  CASE
+    WHEN GROUPING(__rows."channel") = 0
+    THEN CAST(__rows."channel" AS VARCHAR)
+    WHEN GROUPING(__rows."campaign") = 0
+    THEN CAST(__rows."campaign" AS VARCHAR)
+  END AS __member,
+  SUM(CAST(__rows."spend" AS DOUBLE)) AS __a0_0,
+  SUM(CAST(__rows."clicks" AS DOUBLE)) AS __a0_1,
+  SUM(CAST(__rows."clicks" AS DOUBLE)) AS __a0_2,
+  SUM(CAST(__rows."impressions" AS DOUBLE)) AS __a0_3
+FROM "ads" AS __rows
+JOIN (VALUES
+  (
+    24309,
+    CAST('2025-10-01' AS DATE),
+    CAST('2025-11-01' AS DATE),
+    CAST('2025-09-30 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST('2025-10-31 23:00:00+00:00' AS TIMESTAMPTZ),
+    CAST(31.0 AS DOUBLE)
+  ),
+  (
+    24310,
+    CAST('2025-11-01' AS DATE),
+    CAST('2025-12-01' AS DATE),
+    CAST('2025-10-31 23:00:00+00:00' AS TIMESTAMPTZ),
+    CAST('2025-11-30 23:00:00+00:00' AS TIMESTAMPTZ),
+    CAST(30.0 AS DOUBLE)
+  ),
+  (
+    24311,
+    CAST('2025-12-01' AS DATE),
+    CAST('2026-01-01' AS DATE),
+    CAST('2025-11-30 23:00:00+00:00' AS TIMESTAMPTZ),
+    CAST('2025-12-31 23:00:00+00:00' AS TIMESTAMPTZ),
+    CAST(31.0 AS DOUBLE)
+  ),
+  (
+    24312,
+    CAST('2026-01-01' AS DATE),
+    CAST('2026-02-01' AS DATE),
+    CAST('2025-12-31 23:00:00+00:00' AS TIMESTAMPTZ),
+    CAST('2026-01-31 23:00:00+00:00' AS TIMESTAMPTZ),
+    CAST(31.0 AS DOUBLE)
+  ),
+  (
+    24313,
+    CAST('2026-02-01' AS DATE),
+    CAST('2026-03-01' AS DATE),
+    CAST('2026-01-31 23:00:00+00:00' AS TIMESTAMPTZ),
+    CAST('2026-02-28 23:00:00+00:00' AS TIMESTAMPTZ),
+    CAST(28.0 AS DOUBLE)
+  ),
+  (
+    24314,
+    CAST('2026-03-01' AS DATE),
+    CAST('2026-04-01' AS DATE),
+    CAST('2026-02-28 23:00:00+00:00' AS TIMESTAMPTZ),
+    CAST('2026-03-31 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST(31.0 AS DOUBLE)
+  ),
+  (
+    24315,
+    CAST('2026-04-01' AS DATE),
+    CAST('2026-05-01' AS DATE),
+    CAST('2026-03-31 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST('2026-04-30 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST(30.0 AS DOUBLE)
+  ),
+  (
+    24316,
+    CAST('2026-05-01' AS DATE),
+    CAST('2026-06-01' AS DATE),
+    CAST('2026-04-30 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST('2026-05-31 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST(31.0 AS DOUBLE)
+  ),
+  (
+    24317,
+    CAST('2026-06-01' AS DATE),
+    CAST('2026-07-01' AS DATE),
+    CAST('2026-05-31 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST('2026-06-30 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST(30.0 AS DOUBLE)
+  ),
+  (
+    24318,
+    CAST('2026-07-01' AS DATE),
+    CAST('2026-08-01' AS DATE),
+    CAST('2026-06-30 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST('2026-07-31 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST(31.0 AS DOUBLE)
+  ),
+  (
+    24319,
+    CAST('2026-08-01' AS DATE),
+    CAST('2026-09-01' AS DATE),
+    CAST('2026-07-31 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST('2026-08-31 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST(31.0 AS DOUBLE)
+  ),
+  (
+    24320,
+    CAST('2026-09-01' AS DATE),
+    CAST('2026-10-01' AS DATE),
+    CAST('2026-08-31 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST('2026-09-30 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST(30.0 AS DOUBLE)
+  ),
+  (
+    24321,
+    CAST('2026-10-01' AS DATE),
+    CAST('2026-11-01' AS DATE),
+    CAST('2026-09-30 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST('2026-10-31 23:00:00+00:00' AS TIMESTAMPTZ),
+    CAST(31.0 AS DOUBLE)
+  )) AS __periods(__p, __lo, __hi, __ps, __pe, __pd)
+  ON __rows."date" >= __periods."__lo" AND __rows."date" < __periods."__hi"
+GROUP BY
+  GROUPING SETS (
+    (__periods."__p"),
+    (__periods."__p", __rows."channel"),
+    (__periods."__p", __rows."campaign")
+  );
+
+-- source `surveys`: 3 KPIs in 1 query (snowflake)
+-- query 1 of 1: `answered_at`, months 2025-10 to 2026-10, window period; KPIs: nps, csat, ces
+SELECT
+  __periods."__p" AS __p,
+  CASE
+    WHEN GROUPING(__rows."channel") = 0
+    THEN 'channel'
+    WHEN GROUPING(__rows."country") = 0
+    THEN 'country'
+  END AS __dimension,
+  CASE
+    WHEN GROUPING(__rows."channel") = 0
+    THEN CAST(__rows."channel" AS VARCHAR)
+    WHEN GROUPING(__rows."country") = 0
+    THEN CAST(__rows."country" AS VARCHAR)
+  END AS __member,
+  AVG(CAST(CAST(__rows."nps_score" >= 9 AS INT) AS DOUBLE)) AS __a0_0,
+  AVG(CAST(CAST(__rows."nps_score" <= 6 AS INT) AS DOUBLE)) AS __a0_1,
+  AVG(CAST(CAST(__rows."csat_score" >= 4 AS INT) AS DOUBLE)) AS __a0_2,
+  AVG(CAST(__rows."ces_score" AS DOUBLE)) AS __a0_3
+FROM "surveys" AS __rows
+JOIN (VALUES
+  (
+    24309,
+    CAST('2025-10-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2025-11-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2025-09-30 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST('2025-10-31 23:00:00+00:00' AS TIMESTAMPTZ),
+    CAST(31.0 AS DOUBLE)
+  ),
+  (
+    24310,
+    CAST('2025-11-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2025-12-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2025-10-31 23:00:00+00:00' AS TIMESTAMPTZ),
+    CAST('2025-11-30 23:00:00+00:00' AS TIMESTAMPTZ),
+    CAST(30.0 AS DOUBLE)
+  ),
+  (
+    24311,
+    CAST('2025-12-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-01-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2025-11-30 23:00:00+00:00' AS TIMESTAMPTZ),
+    CAST('2025-12-31 23:00:00+00:00' AS TIMESTAMPTZ),
+    CAST(31.0 AS DOUBLE)
+  ),
+  (
+    24312,
+    CAST('2026-01-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-02-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2025-12-31 23:00:00+00:00' AS TIMESTAMPTZ),
+    CAST('2026-01-31 23:00:00+00:00' AS TIMESTAMPTZ),
+    CAST(31.0 AS DOUBLE)
+  ),
+  (
+    24313,
+    CAST('2026-02-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-03-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-01-31 23:00:00+00:00' AS TIMESTAMPTZ),
+    CAST('2026-02-28 23:00:00+00:00' AS TIMESTAMPTZ),
+    CAST(28.0 AS DOUBLE)
+  ),
+  (
+    24314,
+    CAST('2026-03-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-04-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-02-28 23:00:00+00:00' AS TIMESTAMPTZ),
+    CAST('2026-03-31 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST(31.0 AS DOUBLE)
+  ),
+  (
+    24315,
+    CAST('2026-04-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-05-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-03-31 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST('2026-04-30 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST(30.0 AS DOUBLE)
+  ),
+  (
+    24316,
+    CAST('2026-05-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-06-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-04-30 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST('2026-05-31 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST(31.0 AS DOUBLE)
+  ),
+  (
+    24317,
+    CAST('2026-06-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-07-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-05-31 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST('2026-06-30 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST(30.0 AS DOUBLE)
+  ),
+  (
+    24318,
+    CAST('2026-07-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-08-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-06-30 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST('2026-07-31 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST(31.0 AS DOUBLE)
+  ),
+  (
+    24319,
+    CAST('2026-08-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-09-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-07-31 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST('2026-08-31 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST(31.0 AS DOUBLE)
+  ),
+  (
+    24320,
+    CAST('2026-09-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-10-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-08-31 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST('2026-09-30 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST(30.0 AS DOUBLE)
+  ),
+  (
+    24321,
+    CAST('2026-10-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-11-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-09-30 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST('2026-10-31 23:00:00+00:00' AS TIMESTAMPTZ),
+    CAST(31.0 AS DOUBLE)
+  )) AS __periods(__p, __lo, __hi, __ps, __pe, __pd)
+  ON __rows."answered_at" >= __periods."__lo"
+  AND __rows."answered_at" < __periods."__hi"
+GROUP BY
+  GROUPING SETS (
+    (__periods."__p"),
+    (__periods."__p", __rows."channel"),
+    (__periods."__p", __rows."country")
+  );
+
+-- source `customers`: 3 KPIs in 2 queries (snowflake)
+-- query 1 of 2: no time column, months 2025-10 to 2026-10, window period; KPIs: customer_churn_rate, customer_retention_rate
+SELECT
+  __periods."__p" AS __p,
+  CASE
+    WHEN GROUPING(__rows."segment") = 0
+    THEN 'segment'
+    WHEN GROUPING(__rows."country") = 0
+    THEN 'country'
+  END AS __dimension,
+  CASE
+    WHEN GROUPING(__rows."segment") = 0
+    THEN CAST(__rows."segment" AS VARCHAR)
+    WHEN GROUPING(__rows."country") = 0
+    THEN CAST(__rows."country" AS VARCHAR)
+  END AS __member,
+  COUNT(
+    CASE
+      WHEN (
+        CONVERT_TIMEZONE('Europe/Oslo', 'UTC', __rows."churned_at") >= __periods."__ps"
+        AND CONVERT_TIMEZONE('Europe/Oslo', 'UTC', __rows."churned_at") < __periods."__pe"
+      )
+      THEN 1
+    END
+  ) AS __a0_0,
+  COUNT(
+    CASE
+      WHEN (
+        CONVERT_TIMEZONE('Europe/Oslo', 'UTC', __rows."signed_up_at") < __periods."__ps"
+        AND (
+          __rows."churned_at" IS NULL
+          OR CONVERT_TIMEZONE('Europe/Oslo', 'UTC', __rows."churned_at") >= __periods."__ps"
+        )
+      )
+      THEN 1
+    END
+  ) AS __a0_1,
+  COUNT(
+    CASE
+      WHEN (
+        CONVERT_TIMEZONE('Europe/Oslo', 'UTC', __rows."signed_up_at") < __periods."__pe"
+        AND (
+          __rows."churned_at" IS NULL
+          OR CONVERT_TIMEZONE('Europe/Oslo', 'UTC', __rows."churned_at") >= __periods."__pe"
+        )
+      )
+      THEN 1
+    END
+  ) AS __a0_2,
+  COUNT(
+    CASE
+      WHEN (
+        CONVERT_TIMEZONE('Europe/Oslo', 'UTC', __rows."signed_up_at") >= __periods."__ps"
+        AND CONVERT_TIMEZONE('Europe/Oslo', 'UTC', __rows."signed_up_at") < __periods."__pe"
+      )
+      THEN 1
+    END
+  ) AS __a0_3,
+  COUNT(
+    CASE
+      WHEN (
+        CONVERT_TIMEZONE('Europe/Oslo', 'UTC', __rows."signed_up_at") < __periods."__ps"
+        AND (
+          __rows."churned_at" IS NULL
+          OR CONVERT_TIMEZONE('Europe/Oslo', 'UTC', __rows."churned_at") >= __periods."__ps"
+        )
+      )
+      THEN 1
+    END
+  ) AS __a0_4
+FROM "customers" AS __rows
+CROSS JOIN (VALUES
+  (
+    24309,
+    NULL,
+    NULL,
+    CAST('2025-09-30 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST('2025-10-31 23:00:00+00:00' AS TIMESTAMPTZ),
+    CAST(31.0 AS DOUBLE)
+  ),
+  (
+    24310,
+    NULL,
+    NULL,
+    CAST('2025-10-31 23:00:00+00:00' AS TIMESTAMPTZ),
+    CAST('2025-11-30 23:00:00+00:00' AS TIMESTAMPTZ),
+    CAST(30.0 AS DOUBLE)
+  ),
+  (
+    24311,
+    NULL,
+    NULL,
+    CAST('2025-11-30 23:00:00+00:00' AS TIMESTAMPTZ),
+    CAST('2025-12-31 23:00:00+00:00' AS TIMESTAMPTZ),
+    CAST(31.0 AS DOUBLE)
+  ),
+  (
+    24312,
+    NULL,
+    NULL,
+    CAST('2025-12-31 23:00:00+00:00' AS TIMESTAMPTZ),
+    CAST('2026-01-31 23:00:00+00:00' AS TIMESTAMPTZ),
+    CAST(31.0 AS DOUBLE)
+  ),
+  (
+    24313,
+    NULL,
+    NULL,
+    CAST('2026-01-31 23:00:00+00:00' AS TIMESTAMPTZ),
+    CAST('2026-02-28 23:00:00+00:00' AS TIMESTAMPTZ),
+    CAST(28.0 AS DOUBLE)
+  ),
+  (
+    24314,
+    NULL,
+    NULL,
+    CAST('2026-02-28 23:00:00+00:00' AS TIMESTAMPTZ),
+    CAST('2026-03-31 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST(31.0 AS DOUBLE)
+  ),
+  (
+    24315,
+    NULL,
+    NULL,
+    CAST('2026-03-31 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST('2026-04-30 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST(30.0 AS DOUBLE)
+  ),
+  (
+    24316,
+    NULL,
+    NULL,
+    CAST('2026-04-30 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST('2026-05-31 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST(31.0 AS DOUBLE)
+  ),
+  (
+    24317,
+    NULL,
+    NULL,
+    CAST('2026-05-31 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST('2026-06-30 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST(30.0 AS DOUBLE)
+  ),
+  (
+    24318,
+    NULL,
+    NULL,
+    CAST('2026-06-30 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST('2026-07-31 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST(31.0 AS DOUBLE)
+  ),
+  (
+    24319,
+    NULL,
+    NULL,
+    CAST('2026-07-31 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST('2026-08-31 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST(31.0 AS DOUBLE)
+  ),
+  (
+    24320,
+    NULL,
+    NULL,
+    CAST('2026-08-31 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST('2026-09-30 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST(30.0 AS DOUBLE)
+  ),
+  (
+    24321,
+    NULL,
+    NULL,
+    CAST('2026-09-30 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST('2026-10-31 23:00:00+00:00' AS TIMESTAMPTZ),
+    CAST(31.0 AS DOUBLE)
+  )) AS __periods(__p, __lo, __hi, __ps, __pe, __pd)
+GROUP BY
+  GROUPING SETS (
+    (__periods."__p"),
+    (__periods."__p", __rows."segment"),
+    (__periods."__p", __rows."country")
+  );
+-- query 2 of 2: `churned_at`, months 2025-10 to 2026-10, window 12 months; KPIs: clv
+SELECT
+  __periods."__p" AS __p,
+  CASE
+    WHEN GROUPING(__rows."segment") = 0
+    THEN 'segment'
+    WHEN GROUPING(__rows."country") = 0
+    THEN 'country'
+  END AS __dimension,
+  CASE
+    WHEN GROUPING(__rows."segment") = 0
+    THEN CAST(__rows."segment" AS VARCHAR)
+    WHEN GROUPING(__rows."country") = 0
+    THEN CAST(__rows."country" AS VARCHAR)
+  END AS __member,
+  AVG(CAST(__rows."revenue_to_date" AS DOUBLE)) AS __a1_0
+FROM "customers" AS __rows
+JOIN (VALUES
+  (
+    24309,
+    CAST('2024-11-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2025-11-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2025-09-30 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST('2025-10-31 23:00:00+00:00' AS TIMESTAMPTZ),
+    CAST(31.0 AS DOUBLE)
+  ),
+  (
+    24310,
+    CAST('2024-12-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2025-12-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2025-10-31 23:00:00+00:00' AS TIMESTAMPTZ),
+    CAST('2025-11-30 23:00:00+00:00' AS TIMESTAMPTZ),
+    CAST(30.0 AS DOUBLE)
+  ),
+  (
+    24311,
+    CAST('2025-01-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-01-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2025-11-30 23:00:00+00:00' AS TIMESTAMPTZ),
+    CAST('2025-12-31 23:00:00+00:00' AS TIMESTAMPTZ),
+    CAST(31.0 AS DOUBLE)
+  ),
+  (
+    24312,
+    CAST('2025-02-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-02-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2025-12-31 23:00:00+00:00' AS TIMESTAMPTZ),
+    CAST('2026-01-31 23:00:00+00:00' AS TIMESTAMPTZ),
+    CAST(31.0 AS DOUBLE)
+  ),
+  (
+    24313,
+    CAST('2025-03-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-03-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-01-31 23:00:00+00:00' AS TIMESTAMPTZ),
+    CAST('2026-02-28 23:00:00+00:00' AS TIMESTAMPTZ),
+    CAST(28.0 AS DOUBLE)
+  ),
+  (
+    24314,
+    CAST('2025-04-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-04-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-02-28 23:00:00+00:00' AS TIMESTAMPTZ),
+    CAST('2026-03-31 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST(31.0 AS DOUBLE)
+  ),
+  (
+    24315,
+    CAST('2025-05-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-05-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-03-31 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST('2026-04-30 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST(30.0 AS DOUBLE)
+  ),
+  (
+    24316,
+    CAST('2025-06-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-06-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-04-30 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST('2026-05-31 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST(31.0 AS DOUBLE)
+  ),
+  (
+    24317,
+    CAST('2025-07-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-07-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-05-31 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST('2026-06-30 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST(30.0 AS DOUBLE)
+  ),
+  (
+    24318,
+    CAST('2025-08-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-08-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-06-30 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST('2026-07-31 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST(31.0 AS DOUBLE)
+  ),
+  (
+    24319,
+    CAST('2025-09-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-09-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-07-31 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST('2026-08-31 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST(31.0 AS DOUBLE)
+  ),
+  (
+    24320,
+    CAST('2025-10-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-10-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-08-31 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST('2026-09-30 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST(30.0 AS DOUBLE)
+  ),
+  (
+    24321,
+    CAST('2025-11-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-11-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-09-30 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST('2026-10-31 23:00:00+00:00' AS TIMESTAMPTZ),
+    CAST(31.0 AS DOUBLE)
+  )) AS __periods(__p, __lo, __hi, __ps, __pe, __pd)
+  ON __rows."churned_at" >= __periods."__lo"
+  AND __rows."churned_at" < __periods."__hi"
+GROUP BY
+  GROUPING SETS (
+    (__periods."__p"),
+    (__periods."__p", __rows."segment"),
+    (__periods."__p", __rows."country")
+  );
+
+-- source `tickets`: 2 KPIs in 1 query (snowflake)
+-- query 1 of 1: `resolved_at`, months 2025-10 to 2026-10, window period; KPIs: resolution_time, resolution_time_p90
+SELECT
+  __periods."__p" AS __p,
+  CASE
+    WHEN GROUPING(__rows."channel") = 0
+    THEN 'channel'
+    WHEN GROUPING(__rows."priority") = 0
+    THEN 'priority'
+  END AS __dimension,
+  CASE
+    WHEN GROUPING(__rows."channel") = 0
+    THEN CAST(__rows."channel" AS VARCHAR)
+    WHEN GROUPING(__rows."priority") = 0
+    THEN CAST(__rows."priority" AS VARCHAR)
+  END AS __member,
+  AVG(
+    CAST(CAST((
+      DATE_PART(EPOCH_MICROSECOND, CONVERT_TIMEZONE('Europe/Oslo', 'UTC', __rows."resolved_at")) - DATE_PART(EPOCH_MICROSECOND, CONVERT_TIMEZONE('Europe/Oslo', 'UTC', __rows."opened_at"))
+    ) AS DOUBLE) / 3600000000.0 AS DOUBLE)
+  ) AS __a0_0,
+  PERCENTILE_CONT(0.9) WITHIN GROUP (ORDER BY
+    CAST(CAST((
+      DATE_PART(EPOCH_MICROSECOND, CONVERT_TIMEZONE('Europe/Oslo', 'UTC', __rows."resolved_at")) - DATE_PART(EPOCH_MICROSECOND, CONVERT_TIMEZONE('Europe/Oslo', 'UTC', __rows."opened_at"))
+    ) AS DOUBLE) / 3600000000.0 AS DOUBLE)) AS __a0_1
+FROM "tickets" AS __rows
+JOIN (VALUES
+  (
+    24309,
+    CAST('2025-10-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2025-11-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2025-09-30 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST('2025-10-31 23:00:00+00:00' AS TIMESTAMPTZ),
+    CAST(31.0 AS DOUBLE)
+  ),
+  (
+    24310,
+    CAST('2025-11-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2025-12-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2025-10-31 23:00:00+00:00' AS TIMESTAMPTZ),
+    CAST('2025-11-30 23:00:00+00:00' AS TIMESTAMPTZ),
+    CAST(30.0 AS DOUBLE)
+  ),
+  (
+    24311,
+    CAST('2025-12-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-01-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2025-11-30 23:00:00+00:00' AS TIMESTAMPTZ),
+    CAST('2025-12-31 23:00:00+00:00' AS TIMESTAMPTZ),
+    CAST(31.0 AS DOUBLE)
+  ),
+  (
+    24312,
+    CAST('2026-01-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-02-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2025-12-31 23:00:00+00:00' AS TIMESTAMPTZ),
+    CAST('2026-01-31 23:00:00+00:00' AS TIMESTAMPTZ),
+    CAST(31.0 AS DOUBLE)
+  ),
+  (
+    24313,
+    CAST('2026-02-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-03-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-01-31 23:00:00+00:00' AS TIMESTAMPTZ),
+    CAST('2026-02-28 23:00:00+00:00' AS TIMESTAMPTZ),
+    CAST(28.0 AS DOUBLE)
+  ),
+  (
+    24314,
+    CAST('2026-03-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-04-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-02-28 23:00:00+00:00' AS TIMESTAMPTZ),
+    CAST('2026-03-31 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST(31.0 AS DOUBLE)
+  ),
+  (
+    24315,
+    CAST('2026-04-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-05-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-03-31 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST('2026-04-30 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST(30.0 AS DOUBLE)
+  ),
+  (
+    24316,
+    CAST('2026-05-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-06-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-04-30 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST('2026-05-31 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST(31.0 AS DOUBLE)
+  ),
+  (
+    24317,
+    CAST('2026-06-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-07-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-05-31 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST('2026-06-30 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST(30.0 AS DOUBLE)
+  ),
+  (
+    24318,
+    CAST('2026-07-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-08-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-06-30 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST('2026-07-31 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST(31.0 AS DOUBLE)
+  ),
+  (
+    24319,
+    CAST('2026-08-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-09-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-07-31 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST('2026-08-31 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST(31.0 AS DOUBLE)
+  ),
+  (
+    24320,
+    CAST('2026-09-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-10-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-08-31 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST('2026-09-30 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST(30.0 AS DOUBLE)
+  ),
+  (
+    24321,
+    CAST('2026-10-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-11-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-09-30 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST('2026-10-31 23:00:00+00:00' AS TIMESTAMPTZ),
+    CAST(31.0 AS DOUBLE)
+  )) AS __periods(__p, __lo, __hi, __ps, __pe, __pd)
+  ON __rows."resolved_at" >= __periods."__lo"
+  AND __rows."resolved_at" < __periods."__hi"
+GROUP BY
+  GROUPING SETS (
+    (__periods."__p"),
+    (__periods."__p", __rows."channel"),
+    (__periods."__p", __rows."priority")
+  );
+
+-- source `orders`: 3 KPIs in 1 query (snowflake)
+-- query 1 of 1: `ordered_at`, months 2025-10 to 2026-10, window period; KPIs: revenue, aov, return_rate
+SELECT
+  __periods."__p" AS __p,
+  CASE
+    WHEN GROUPING(__rows."channel") = 0
+    THEN 'channel'
+    WHEN GROUPING(__rows."country") = 0
+    THEN 'country'
+    WHEN GROUPING(__rows."device") = 0
+    THEN 'device'
+  END AS __dimension,
+  CASE
+    WHEN GROUPING(__rows."channel") = 0
+    THEN CAST(__rows."channel" AS VARCHAR)
+    WHEN GROUPING(__rows."country") = 0
+    THEN CAST(__rows."country" AS VARCHAR)
+    WHEN GROUPING(__rows."device") = 0
+    THEN CAST(__rows."device" AS VARCHAR)
+  END AS __member,
+  SUM(CAST(CASE WHEN __rows."status" = 'completed' THEN __rows."amount" END AS DOUBLE)) AS __a0_0,
+  SUM(CAST(CASE WHEN __rows."status" = 'completed' THEN __rows."amount" END AS DOUBLE)) AS __a0_1,
+  COUNT(CASE WHEN __rows."status" = 'completed' THEN 1 END) AS __a0_2,
+  COUNT(CASE WHEN (
+    __rows."status" = 'completed' AND __rows."returned"
+  ) THEN 1 END) AS __a0_3,
+  COUNT(CASE WHEN __rows."status" = 'completed' THEN 1 END) AS __a0_4
+FROM "orders" AS __rows
+JOIN (VALUES
+  (
+    24309,
+    CAST('2025-10-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2025-11-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2025-09-30 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST('2025-10-31 23:00:00+00:00' AS TIMESTAMPTZ),
+    CAST(31.0 AS DOUBLE)
+  ),
+  (
+    24310,
+    CAST('2025-11-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2025-12-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2025-10-31 23:00:00+00:00' AS TIMESTAMPTZ),
+    CAST('2025-11-30 23:00:00+00:00' AS TIMESTAMPTZ),
+    CAST(30.0 AS DOUBLE)
+  ),
+  (
+    24311,
+    CAST('2025-12-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-01-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2025-11-30 23:00:00+00:00' AS TIMESTAMPTZ),
+    CAST('2025-12-31 23:00:00+00:00' AS TIMESTAMPTZ),
+    CAST(31.0 AS DOUBLE)
+  ),
+  (
+    24312,
+    CAST('2026-01-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-02-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2025-12-31 23:00:00+00:00' AS TIMESTAMPTZ),
+    CAST('2026-01-31 23:00:00+00:00' AS TIMESTAMPTZ),
+    CAST(31.0 AS DOUBLE)
+  ),
+  (
+    24313,
+    CAST('2026-02-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-03-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-01-31 23:00:00+00:00' AS TIMESTAMPTZ),
+    CAST('2026-02-28 23:00:00+00:00' AS TIMESTAMPTZ),
+    CAST(28.0 AS DOUBLE)
+  ),
+  (
+    24314,
+    CAST('2026-03-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-04-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-02-28 23:00:00+00:00' AS TIMESTAMPTZ),
+    CAST('2026-03-31 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST(31.0 AS DOUBLE)
+  ),
+  (
+    24315,
+    CAST('2026-04-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-05-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-03-31 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST('2026-04-30 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST(30.0 AS DOUBLE)
+  ),
+  (
+    24316,
+    CAST('2026-05-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-06-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-04-30 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST('2026-05-31 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST(31.0 AS DOUBLE)
+  ),
+  (
+    24317,
+    CAST('2026-06-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-07-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-05-31 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST('2026-06-30 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST(30.0 AS DOUBLE)
+  ),
+  (
+    24318,
+    CAST('2026-07-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-08-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-06-30 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST('2026-07-31 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST(31.0 AS DOUBLE)
+  ),
+  (
+    24319,
+    CAST('2026-08-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-09-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-07-31 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST('2026-08-31 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST(31.0 AS DOUBLE)
+  ),
+  (
+    24320,
+    CAST('2026-09-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-10-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-08-31 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST('2026-09-30 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST(30.0 AS DOUBLE)
+  ),
+  (
+    24321,
+    CAST('2026-10-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-11-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-09-30 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST('2026-10-31 23:00:00+00:00' AS TIMESTAMPTZ),
+    CAST(31.0 AS DOUBLE)
+  )) AS __periods(__p, __lo, __hi, __ps, __pe, __pd)
+  ON __rows."ordered_at" >= __periods."__lo"
+  AND __rows."ordered_at" < __periods."__hi"
+GROUP BY
+  GROUPING SETS (
+    (__periods."__p"),
+    (__periods."__p", __rows."channel"),
+    (__periods."__p", __rows."country"),
+    (__periods."__p", __rows."device")
+  );
+
+-- source `carts`: 1 KPI in 1 query (snowflake)
+-- query 1 of 1: `created_at`, months 2025-10 to 2026-10, window period; KPIs: cart_abandonment_rate
+SELECT
+  __periods."__p" AS __p,
+  CASE
+    WHEN GROUPING(__rows."channel") = 0
+    THEN 'channel'
+    WHEN GROUPING(__rows."device") = 0
+    THEN 'device'
+  END AS __dimension,
+  CASE
+    WHEN GROUPING(__rows."channel") = 0
+    THEN CAST(__rows."channel" AS VARCHAR)
+    WHEN GROUPING(__rows."device") = 0
+    THEN CAST(__rows."device" AS VARCHAR)
+  END AS __member,
+  COUNT(CASE WHEN NOT (
+    COALESCE(__rows."checked_out", FALSE)
+  ) THEN 1 END) AS __a0_0,
+  COUNT(*) AS __a0_1
+FROM "carts" AS __rows
+JOIN (VALUES
+  (
+    24309,
+    CAST('2025-10-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2025-11-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2025-09-30 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST('2025-10-31 23:00:00+00:00' AS TIMESTAMPTZ),
+    CAST(31.0 AS DOUBLE)
+  ),
+  (
+    24310,
+    CAST('2025-11-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2025-12-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2025-10-31 23:00:00+00:00' AS TIMESTAMPTZ),
+    CAST('2025-11-30 23:00:00+00:00' AS TIMESTAMPTZ),
+    CAST(30.0 AS DOUBLE)
+  ),
+  (
+    24311,
+    CAST('2025-12-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-01-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2025-11-30 23:00:00+00:00' AS TIMESTAMPTZ),
+    CAST('2025-12-31 23:00:00+00:00' AS TIMESTAMPTZ),
+    CAST(31.0 AS DOUBLE)
+  ),
+  (
+    24312,
+    CAST('2026-01-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-02-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2025-12-31 23:00:00+00:00' AS TIMESTAMPTZ),
+    CAST('2026-01-31 23:00:00+00:00' AS TIMESTAMPTZ),
+    CAST(31.0 AS DOUBLE)
+  ),
+  (
+    24313,
+    CAST('2026-02-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-03-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-01-31 23:00:00+00:00' AS TIMESTAMPTZ),
+    CAST('2026-02-28 23:00:00+00:00' AS TIMESTAMPTZ),
+    CAST(28.0 AS DOUBLE)
+  ),
+  (
+    24314,
+    CAST('2026-03-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-04-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-02-28 23:00:00+00:00' AS TIMESTAMPTZ),
+    CAST('2026-03-31 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST(31.0 AS DOUBLE)
+  ),
+  (
+    24315,
+    CAST('2026-04-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-05-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-03-31 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST('2026-04-30 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST(30.0 AS DOUBLE)
+  ),
+  (
+    24316,
+    CAST('2026-05-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-06-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-04-30 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST('2026-05-31 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST(31.0 AS DOUBLE)
+  ),
+  (
+    24317,
+    CAST('2026-06-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-07-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-05-31 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST('2026-06-30 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST(30.0 AS DOUBLE)
+  ),
+  (
+    24318,
+    CAST('2026-07-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-08-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-06-30 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST('2026-07-31 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST(31.0 AS DOUBLE)
+  ),
+  (
+    24319,
+    CAST('2026-08-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-09-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-07-31 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST('2026-08-31 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST(31.0 AS DOUBLE)
+  ),
+  (
+    24320,
+    CAST('2026-09-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-10-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-08-31 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST('2026-09-30 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST(30.0 AS DOUBLE)
+  ),
+  (
+    24321,
+    CAST('2026-10-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-11-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-09-30 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST('2026-10-31 23:00:00+00:00' AS TIMESTAMPTZ),
+    CAST(31.0 AS DOUBLE)
+  )) AS __periods(__p, __lo, __hi, __ps, __pe, __pd)
+  ON __rows."created_at" >= __periods."__lo"
+  AND __rows."created_at" < __periods."__hi"
+GROUP BY
+  GROUPING SETS (
+    (__periods."__p"),
+    (__periods."__p", __rows."channel"),
+    (__periods."__p", __rows."device")
+  );
+
+-- source `email_sends`: 4 KPIs in 1 query (snowflake)
+-- query 1 of 1: `sent_at`, months 2025-10 to 2026-10, window period; KPIs: email_open_rate, email_click_rate, email_click_to_open_rate, email_unsubscribe_rate
+SELECT
+  __periods."__p" AS __p,
+  CASE
+    WHEN GROUPING(__rows."segment") = 0
+    THEN 'segment'
+    WHEN GROUPING(__rows."campaign") = 0
+    THEN 'campaign'
+  END AS __dimension,
+  CASE
+    WHEN GROUPING(__rows."segment") = 0
+    THEN CAST(__rows."segment" AS VARCHAR)
+    WHEN GROUPING(__rows."campaign") = 0
+    THEN CAST(__rows."campaign" AS VARCHAR)
+  END AS __member,
+  SUM(CAST(__rows."opens" AS DOUBLE)) AS __a0_0,
+  SUM(CAST(CASE WHEN NOT __rows."opens" IS NULL THEN __rows."delivered" END AS DOUBLE)) AS __a0_1,
+  SUM(CAST(__rows."clicks" AS DOUBLE)) AS __a0_2,
+  SUM(
+    CAST(CASE WHEN NOT __rows."clicks" IS NULL THEN __rows."delivered" END AS DOUBLE)
+  ) AS __a0_3,
+  SUM(CAST(__rows."clicks" AS DOUBLE)) AS __a0_4,
+  SUM(CAST(__rows."opens" AS DOUBLE)) AS __a0_5,
+  SUM(CAST(__rows."unsubscribes" AS DOUBLE)) AS __a0_6,
+  SUM(CAST(__rows."delivered" AS DOUBLE)) AS __a0_7
+FROM "email_sends" AS __rows
+JOIN (VALUES
+  (
+    24309,
+    CAST('2025-10-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2025-11-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2025-09-30 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST('2025-10-31 23:00:00+00:00' AS TIMESTAMPTZ),
+    CAST(31.0 AS DOUBLE)
+  ),
+  (
+    24310,
+    CAST('2025-11-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2025-12-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2025-10-31 23:00:00+00:00' AS TIMESTAMPTZ),
+    CAST('2025-11-30 23:00:00+00:00' AS TIMESTAMPTZ),
+    CAST(30.0 AS DOUBLE)
+  ),
+  (
+    24311,
+    CAST('2025-12-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-01-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2025-11-30 23:00:00+00:00' AS TIMESTAMPTZ),
+    CAST('2025-12-31 23:00:00+00:00' AS TIMESTAMPTZ),
+    CAST(31.0 AS DOUBLE)
+  ),
+  (
+    24312,
+    CAST('2026-01-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-02-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2025-12-31 23:00:00+00:00' AS TIMESTAMPTZ),
+    CAST('2026-01-31 23:00:00+00:00' AS TIMESTAMPTZ),
+    CAST(31.0 AS DOUBLE)
+  ),
+  (
+    24313,
+    CAST('2026-02-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-03-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-01-31 23:00:00+00:00' AS TIMESTAMPTZ),
+    CAST('2026-02-28 23:00:00+00:00' AS TIMESTAMPTZ),
+    CAST(28.0 AS DOUBLE)
+  ),
+  (
+    24314,
+    CAST('2026-03-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-04-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-02-28 23:00:00+00:00' AS TIMESTAMPTZ),
+    CAST('2026-03-31 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST(31.0 AS DOUBLE)
+  ),
+  (
+    24315,
+    CAST('2026-04-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-05-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-03-31 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST('2026-04-30 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST(30.0 AS DOUBLE)
+  ),
+  (
+    24316,
+    CAST('2026-05-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-06-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-04-30 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST('2026-05-31 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST(31.0 AS DOUBLE)
+  ),
+  (
+    24317,
+    CAST('2026-06-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-07-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-05-31 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST('2026-06-30 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST(30.0 AS DOUBLE)
+  ),
+  (
+    24318,
+    CAST('2026-07-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-08-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-06-30 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST('2026-07-31 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST(31.0 AS DOUBLE)
+  ),
+  (
+    24319,
+    CAST('2026-08-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-09-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-07-31 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST('2026-08-31 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST(31.0 AS DOUBLE)
+  ),
+  (
+    24320,
+    CAST('2026-09-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-10-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-08-31 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST('2026-09-30 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST(30.0 AS DOUBLE)
+  ),
+  (
+    24321,
+    CAST('2026-10-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-11-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-09-30 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST('2026-10-31 23:00:00+00:00' AS TIMESTAMPTZ),
+    CAST(31.0 AS DOUBLE)
+  )) AS __periods(__p, __lo, __hi, __ps, __pe, __pd)
+  ON __rows."sent_at" >= __periods."__lo" AND __rows."sent_at" < __periods."__hi"
+GROUP BY
+  GROUPING SETS (
+    (__periods."__p"),
+    (__periods."__p", __rows."segment"),
+    (__periods."__p", __rows."campaign")
+  );
+
+-- source `social_posts`: 5 KPIs in 1 query (snowflake)
+-- query 1 of 1: `posted_at`, months 2025-10 to 2026-10, window period; KPIs: social_engagement_rate, social_shares, social_reach, social_posts_per_week, social_cpc
+SELECT
+  __periods."__p" AS __p,
+  CASE WHEN GROUPING(__rows."network") = 0 THEN 'network' END AS __dimension,
+  CASE WHEN GROUPING(__rows."network") = 0 THEN CAST(__rows."network" AS VARCHAR) END AS __member,
+  AVG(
+    CAST((
+      CAST((
+        CAST((
+          CAST(COALESCE(__rows."likes", 0) AS DOUBLE) + CAST(COALESCE(__rows."comments", 0) AS DOUBLE)
+        ) AS DOUBLE) + CAST(COALESCE(__rows."shares", 0) AS DOUBLE)
+      ) AS DOUBLE) / NULLIF(CAST(__rows."followers" AS DOUBLE), 0)
+    ) AS DOUBLE)
+  ) AS __a0_0,
+  SUM(CAST(__rows."shares" AS DOUBLE)) AS __a0_1,
+  SUM(CAST(__rows."reach" AS DOUBLE)) AS __a0_2,
+  COUNT(*) AS __a0_3,
+  SUM(CAST(CASE WHEN __rows."spend" > 0 THEN __rows."spend" END AS DOUBLE)) AS __a0_4,
+  SUM(CAST(CASE WHEN __rows."spend" > 0 THEN __rows."clicks" END AS DOUBLE)) AS __a0_5
+FROM "social_posts" AS __rows
+JOIN (VALUES
+  (
+    24309,
+    CAST('2025-10-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2025-11-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2025-09-30 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST('2025-10-31 23:00:00+00:00' AS TIMESTAMPTZ),
+    CAST(31.0 AS DOUBLE)
+  ),
+  (
+    24310,
+    CAST('2025-11-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2025-12-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2025-10-31 23:00:00+00:00' AS TIMESTAMPTZ),
+    CAST('2025-11-30 23:00:00+00:00' AS TIMESTAMPTZ),
+    CAST(30.0 AS DOUBLE)
+  ),
+  (
+    24311,
+    CAST('2025-12-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-01-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2025-11-30 23:00:00+00:00' AS TIMESTAMPTZ),
+    CAST('2025-12-31 23:00:00+00:00' AS TIMESTAMPTZ),
+    CAST(31.0 AS DOUBLE)
+  ),
+  (
+    24312,
+    CAST('2026-01-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-02-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2025-12-31 23:00:00+00:00' AS TIMESTAMPTZ),
+    CAST('2026-01-31 23:00:00+00:00' AS TIMESTAMPTZ),
+    CAST(31.0 AS DOUBLE)
+  ),
+  (
+    24313,
+    CAST('2026-02-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-03-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-01-31 23:00:00+00:00' AS TIMESTAMPTZ),
+    CAST('2026-02-28 23:00:00+00:00' AS TIMESTAMPTZ),
+    CAST(28.0 AS DOUBLE)
+  ),
+  (
+    24314,
+    CAST('2026-03-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-04-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-02-28 23:00:00+00:00' AS TIMESTAMPTZ),
+    CAST('2026-03-31 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST(31.0 AS DOUBLE)
+  ),
+  (
+    24315,
+    CAST('2026-04-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-05-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-03-31 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST('2026-04-30 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST(30.0 AS DOUBLE)
+  ),
+  (
+    24316,
+    CAST('2026-05-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-06-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-04-30 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST('2026-05-31 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST(31.0 AS DOUBLE)
+  ),
+  (
+    24317,
+    CAST('2026-06-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-07-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-05-31 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST('2026-06-30 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST(30.0 AS DOUBLE)
+  ),
+  (
+    24318,
+    CAST('2026-07-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-08-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-06-30 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST('2026-07-31 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST(31.0 AS DOUBLE)
+  ),
+  (
+    24319,
+    CAST('2026-08-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-09-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-07-31 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST('2026-08-31 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST(31.0 AS DOUBLE)
+  ),
+  (
+    24320,
+    CAST('2026-09-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-10-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-08-31 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST('2026-09-30 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST(30.0 AS DOUBLE)
+  ),
+  (
+    24321,
+    CAST('2026-10-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-11-01 00:00:00' AS TIMESTAMPNTZ),
+    CAST('2026-09-30 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST('2026-10-31 23:00:00+00:00' AS TIMESTAMPTZ),
+    CAST(31.0 AS DOUBLE)
+  )) AS __periods(__p, __lo, __hi, __ps, __pe, __pd)
+  ON __rows."posted_at" >= __periods."__lo" AND __rows."posted_at" < __periods."__hi"
+GROUP BY
+  GROUPING SETS (
+    (__periods."__p"),
+    (__periods."__p", __rows."network")
+  );
+
+-- source `social_followers`: 1 KPI in 1 query (snowflake)
+-- query 1 of 1: no time column, months 2025-10 to 2026-10, window period; KPIs: social_follower_growth
+SELECT
+  __periods."__p" AS __p,
+  CASE WHEN GROUPING(__rows."network") = 0 THEN 'network' END AS __dimension,
+  CASE WHEN GROUPING(__rows."network") = 0 THEN CAST(__rows."network" AS VARCHAR) END AS __member,
+  SUM(
+    CAST(CASE
+      WHEN (
+        CONVERT_TIMEZONE('Europe/Oslo', 'UTC', CAST(__rows."date" AS TIMESTAMPNTZ)) < __periods."__pe"
+        AND CAST((
+          DATE_PART(EPOCH_MICROSECOND, __periods."__pe") - DATE_PART(
+            EPOCH_MICROSECOND,
+            CONVERT_TIMEZONE('Europe/Oslo', 'UTC', CAST(__rows."date" AS TIMESTAMPNTZ))
+          )
+        ) AS DOUBLE) / 86400000000.0 < CAST(1.5 AS DOUBLE)
+      )
+      THEN __rows."followers"
+    END AS DOUBLE)
+  ) AS __a0_0,
+  SUM(
+    CAST(CASE
+      WHEN (
+        CONVERT_TIMEZONE('Europe/Oslo', 'UTC', CAST(__rows."date" AS TIMESTAMPNTZ)) < __periods."__ps"
+        AND CAST((
+          DATE_PART(EPOCH_MICROSECOND, __periods."__ps") - DATE_PART(
+            EPOCH_MICROSECOND,
+            CONVERT_TIMEZONE('Europe/Oslo', 'UTC', CAST(__rows."date" AS TIMESTAMPNTZ))
+          )
+        ) AS DOUBLE) / 86400000000.0 < CAST(1.5 AS DOUBLE)
+      )
+      THEN __rows."followers"
+    END AS DOUBLE)
+  ) AS __a0_1
+FROM "social_followers" AS __rows
+CROSS JOIN (VALUES
+  (
+    24309,
+    NULL,
+    NULL,
+    CAST('2025-09-30 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST('2025-10-31 23:00:00+00:00' AS TIMESTAMPTZ),
+    CAST(31.0 AS DOUBLE)
+  ),
+  (
+    24310,
+    NULL,
+    NULL,
+    CAST('2025-10-31 23:00:00+00:00' AS TIMESTAMPTZ),
+    CAST('2025-11-30 23:00:00+00:00' AS TIMESTAMPTZ),
+    CAST(30.0 AS DOUBLE)
+  ),
+  (
+    24311,
+    NULL,
+    NULL,
+    CAST('2025-11-30 23:00:00+00:00' AS TIMESTAMPTZ),
+    CAST('2025-12-31 23:00:00+00:00' AS TIMESTAMPTZ),
+    CAST(31.0 AS DOUBLE)
+  ),
+  (
+    24312,
+    NULL,
+    NULL,
+    CAST('2025-12-31 23:00:00+00:00' AS TIMESTAMPTZ),
+    CAST('2026-01-31 23:00:00+00:00' AS TIMESTAMPTZ),
+    CAST(31.0 AS DOUBLE)
+  ),
+  (
+    24313,
+    NULL,
+    NULL,
+    CAST('2026-01-31 23:00:00+00:00' AS TIMESTAMPTZ),
+    CAST('2026-02-28 23:00:00+00:00' AS TIMESTAMPTZ),
+    CAST(28.0 AS DOUBLE)
+  ),
+  (
+    24314,
+    NULL,
+    NULL,
+    CAST('2026-02-28 23:00:00+00:00' AS TIMESTAMPTZ),
+    CAST('2026-03-31 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST(31.0 AS DOUBLE)
+  ),
+  (
+    24315,
+    NULL,
+    NULL,
+    CAST('2026-03-31 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST('2026-04-30 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST(30.0 AS DOUBLE)
+  ),
+  (
+    24316,
+    NULL,
+    NULL,
+    CAST('2026-04-30 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST('2026-05-31 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST(31.0 AS DOUBLE)
+  ),
+  (
+    24317,
+    NULL,
+    NULL,
+    CAST('2026-05-31 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST('2026-06-30 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST(30.0 AS DOUBLE)
+  ),
+  (
+    24318,
+    NULL,
+    NULL,
+    CAST('2026-06-30 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST('2026-07-31 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST(31.0 AS DOUBLE)
+  ),
+  (
+    24319,
+    NULL,
+    NULL,
+    CAST('2026-07-31 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST('2026-08-31 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST(31.0 AS DOUBLE)
+  ),
+  (
+    24320,
+    NULL,
+    NULL,
+    CAST('2026-08-31 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST('2026-09-30 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST(30.0 AS DOUBLE)
+  ),
+  (
+    24321,
+    NULL,
+    NULL,
+    CAST('2026-09-30 22:00:00+00:00' AS TIMESTAMPTZ),
+    CAST('2026-10-31 23:00:00+00:00' AS TIMESTAMPTZ),
+    CAST(31.0 AS DOUBLE)
+  )) AS __periods(__p, __lo, __hi, __ps, __pe, __pd)
+GROUP BY
+  GROUPING SETS (
+    (__periods."__p"),
+    (__periods."__p", __rows."network")
+  );
