@@ -103,6 +103,25 @@ def _periods(target: Target, group: Group, time: str | None) -> exp.Expression:
     )
 
 
+def _placed(target: Target, group: Group, time: str) -> exp.Expression:
+    """The rows of the group's periods, each with the index of its period ``__p``: for
+    periods that are their own windows, a CASE over the periods' ends (much cheaper than a
+    range join: each row is compared with the bounds, not joined to every period)."""
+    first, last = group.span.first, group.span.last
+    ends = [target.bound(time, period_start(group.grain, p + 1)) for p in range(first, last + 1)]
+    t = exp.column(exp.to_identifier(time, quoted=True))
+    index = exp.Case()
+    for p, end in zip(range(first, last + 1), ends, strict=True):
+        index = index.when(exp.LT(this=t, expression=end), exp.Literal.number(p))
+    start = target.bound(time, period_start(group.grain, first))
+    inner = (
+        exp.select(exp.Star(), index.as_("__p"))
+        .from_(exp.alias_(target.rows, "__source_rows", table=True))
+        .where(exp.and_(exp.GTE(this=t, expression=start), exp.LT(this=t, expression=ends[-1])))
+    )
+    return cast(exp.Expression, exp.alias_(exp.Subquery(this=inner), ROWS, table=True))
+
+
 def _and(parts: list[exp.Expression]) -> exp.Expression | None:
     return cast(exp.Expression, exp.and_(*parts)) if parts else None
 
@@ -117,20 +136,25 @@ def group_query(
     ``left_out``, it is left out of the query and its error added there instead."""
     c = target.compiler()
     time = None if plan.collapse else group.time
-    periods = _periods(target, group, time)
-    query = exp.select().from_(exp.alias_(target.rows, ROWS, table=True))
-    if time is not None:
-        t = qualified(ROWS, time)
-        on = exp.and_(
-            exp.GTE(this=t, expression=qualified(PERIODS, "__lo")),
-            exp.LT(this=t, expression=qualified(PERIODS, "__hi")),
-        )
-        query = query.join(periods, on=on)
+    if time is not None and group.window.kind == "period" and not group.period_rows:
+        # each row in one period at most: placed by its bounds, with no join
+        query = exp.select().from_(_placed(target, group, time))
+        p = qualified(ROWS, "__p")
     else:
-        query = query.join(periods, join_type="cross")
+        periods = _periods(target, group, time)
+        query = exp.select().from_(exp.alias_(target.rows, ROWS, table=True))
+        if time is not None:
+            t = qualified(ROWS, time)
+            on = exp.and_(
+                exp.GTE(this=t, expression=qualified(PERIODS, "__lo")),
+                exp.LT(this=t, expression=qualified(PERIODS, "__hi")),
+            )
+            query = query.join(periods, on=on)
+        else:
+            query = query.join(periods, join_type="cross")
+        p = qualified(PERIODS, "__p")
     if plan.filter is not None:
         query = query.where(c.visit(plan.filter.ast).expr)
-    p = qualified(PERIODS, "__p")
     dims = group.dimensions
     dimension: exp.Expression = exp.cast(exp.Null(), target.dialect.text_type)
     member: exp.Expression = exp.cast(exp.Null(), target.dialect.text_type)

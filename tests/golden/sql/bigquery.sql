@@ -1,7 +1,7 @@
 -- source `sessions`: 8 KPIs in 1 query (bigquery)
 -- query 1 of 1: `started_at`, months 2025-10 to 2026-10, window period; KPIs: conversion_rate, cta_conversion_rate, landing_page_conversion_rate, visitors_per_day, bounce_rate, pages_per_session, avg_session_duration, returning_visitor_share
 SELECT
-  __periods.`__p` AS __p,
+  __rows.`__p` AS __p,
   CASE
     WHEN GROUPING(__rows.`channel`) = 0
     THEN 'channel'
@@ -38,128 +38,55 @@ SELECT
   AVG(CAST(__rows.`duration_s` AS FLOAT64)) AS __a0_6,
   COUNT(DISTINCT CASE WHEN __rows.`returning` THEN __rows.`visitor_id` END) AS __a0_7,
   COUNT(DISTINCT __rows.`visitor_id`) AS __a0_8
-FROM `sessions` AS __rows
-JOIN UNNEST([
-  STRUCT(
-    24309 AS __p,
-    CAST('2025-10-01 00:00:00' AS DATETIME) AS __lo,
-    CAST('2025-11-01 00:00:00' AS DATETIME) AS __hi,
-    CAST('2025-09-30 22:00:00+00:00' AS TIMESTAMP) AS __ps,
-    CAST('2025-10-31 23:00:00+00:00' AS TIMESTAMP) AS __pe,
-    CAST(31.0 AS FLOAT64) AS __pd
-  ),
-  STRUCT(
-    24310 AS __p,
-    CAST('2025-11-01 00:00:00' AS DATETIME) AS __lo,
-    CAST('2025-12-01 00:00:00' AS DATETIME) AS __hi,
-    CAST('2025-10-31 23:00:00+00:00' AS TIMESTAMP) AS __ps,
-    CAST('2025-11-30 23:00:00+00:00' AS TIMESTAMP) AS __pe,
-    CAST(30.0 AS FLOAT64) AS __pd
-  ),
-  STRUCT(
-    24311 AS __p,
-    CAST('2025-12-01 00:00:00' AS DATETIME) AS __lo,
-    CAST('2026-01-01 00:00:00' AS DATETIME) AS __hi,
-    CAST('2025-11-30 23:00:00+00:00' AS TIMESTAMP) AS __ps,
-    CAST('2025-12-31 23:00:00+00:00' AS TIMESTAMP) AS __pe,
-    CAST(31.0 AS FLOAT64) AS __pd
-  ),
-  STRUCT(
-    24312 AS __p,
-    CAST('2026-01-01 00:00:00' AS DATETIME) AS __lo,
-    CAST('2026-02-01 00:00:00' AS DATETIME) AS __hi,
-    CAST('2025-12-31 23:00:00+00:00' AS TIMESTAMP) AS __ps,
-    CAST('2026-01-31 23:00:00+00:00' AS TIMESTAMP) AS __pe,
-    CAST(31.0 AS FLOAT64) AS __pd
-  ),
-  STRUCT(
-    24313 AS __p,
-    CAST('2026-02-01 00:00:00' AS DATETIME) AS __lo,
-    CAST('2026-03-01 00:00:00' AS DATETIME) AS __hi,
-    CAST('2026-01-31 23:00:00+00:00' AS TIMESTAMP) AS __ps,
-    CAST('2026-02-28 23:00:00+00:00' AS TIMESTAMP) AS __pe,
-    CAST(28.0 AS FLOAT64) AS __pd
-  ),
-  STRUCT(
-    24314 AS __p,
-    CAST('2026-03-01 00:00:00' AS DATETIME) AS __lo,
-    CAST('2026-04-01 00:00:00' AS DATETIME) AS __hi,
-    CAST('2026-02-28 23:00:00+00:00' AS TIMESTAMP) AS __ps,
-    CAST('2026-03-31 22:00:00+00:00' AS TIMESTAMP) AS __pe,
-    CAST(31.0 AS FLOAT64) AS __pd
-  ),
-  STRUCT(
-    24315 AS __p,
-    CAST('2026-04-01 00:00:00' AS DATETIME) AS __lo,
-    CAST('2026-05-01 00:00:00' AS DATETIME) AS __hi,
-    CAST('2026-03-31 22:00:00+00:00' AS TIMESTAMP) AS __ps,
-    CAST('2026-04-30 22:00:00+00:00' AS TIMESTAMP) AS __pe,
-    CAST(30.0 AS FLOAT64) AS __pd
-  ),
-  STRUCT(
-    24316 AS __p,
-    CAST('2026-05-01 00:00:00' AS DATETIME) AS __lo,
-    CAST('2026-06-01 00:00:00' AS DATETIME) AS __hi,
-    CAST('2026-04-30 22:00:00+00:00' AS TIMESTAMP) AS __ps,
-    CAST('2026-05-31 22:00:00+00:00' AS TIMESTAMP) AS __pe,
-    CAST(31.0 AS FLOAT64) AS __pd
-  ),
-  STRUCT(
-    24317 AS __p,
-    CAST('2026-06-01 00:00:00' AS DATETIME) AS __lo,
-    CAST('2026-07-01 00:00:00' AS DATETIME) AS __hi,
-    CAST('2026-05-31 22:00:00+00:00' AS TIMESTAMP) AS __ps,
-    CAST('2026-06-30 22:00:00+00:00' AS TIMESTAMP) AS __pe,
-    CAST(30.0 AS FLOAT64) AS __pd
-  ),
-  STRUCT(
-    24318 AS __p,
-    CAST('2026-07-01 00:00:00' AS DATETIME) AS __lo,
-    CAST('2026-08-01 00:00:00' AS DATETIME) AS __hi,
-    CAST('2026-06-30 22:00:00+00:00' AS TIMESTAMP) AS __ps,
-    CAST('2026-07-31 22:00:00+00:00' AS TIMESTAMP) AS __pe,
-    CAST(31.0 AS FLOAT64) AS __pd
-  ),
-  STRUCT(
-    24319 AS __p,
-    CAST('2026-08-01 00:00:00' AS DATETIME) AS __lo,
-    CAST('2026-09-01 00:00:00' AS DATETIME) AS __hi,
-    CAST('2026-07-31 22:00:00+00:00' AS TIMESTAMP) AS __ps,
-    CAST('2026-08-31 22:00:00+00:00' AS TIMESTAMP) AS __pe,
-    CAST(31.0 AS FLOAT64) AS __pd
-  ),
-  STRUCT(
-    24320 AS __p,
-    CAST('2026-09-01 00:00:00' AS DATETIME) AS __lo,
-    CAST('2026-10-01 00:00:00' AS DATETIME) AS __hi,
-    CAST('2026-08-31 22:00:00+00:00' AS TIMESTAMP) AS __ps,
-    CAST('2026-09-30 22:00:00+00:00' AS TIMESTAMP) AS __pe,
-    CAST(30.0 AS FLOAT64) AS __pd
-  ),
-  STRUCT(
-    24321 AS __p,
-    CAST('2026-10-01 00:00:00' AS DATETIME) AS __lo,
-    CAST('2026-11-01 00:00:00' AS DATETIME) AS __hi,
-    CAST('2026-09-30 22:00:00+00:00' AS TIMESTAMP) AS __ps,
-    CAST('2026-10-31 23:00:00+00:00' AS TIMESTAMP) AS __pe,
-    CAST(31.0 AS FLOAT64) AS __pd
-  )
-]) AS __periods
-  ON __rows.`started_at` >= __periods.`__lo`
-  AND __rows.`started_at` < __periods.`__hi`
+FROM (
+  SELECT
+    *,
+    CASE
+      WHEN `started_at` < CAST('2025-11-01 00:00:00' AS DATETIME)
+      THEN 24309
+      WHEN `started_at` < CAST('2025-12-01 00:00:00' AS DATETIME)
+      THEN 24310
+      WHEN `started_at` < CAST('2026-01-01 00:00:00' AS DATETIME)
+      THEN 24311
+      WHEN `started_at` < CAST('2026-02-01 00:00:00' AS DATETIME)
+      THEN 24312
+      WHEN `started_at` < CAST('2026-03-01 00:00:00' AS DATETIME)
+      THEN 24313
+      WHEN `started_at` < CAST('2026-04-01 00:00:00' AS DATETIME)
+      THEN 24314
+      WHEN `started_at` < CAST('2026-05-01 00:00:00' AS DATETIME)
+      THEN 24315
+      WHEN `started_at` < CAST('2026-06-01 00:00:00' AS DATETIME)
+      THEN 24316
+      WHEN `started_at` < CAST('2026-07-01 00:00:00' AS DATETIME)
+      THEN 24317
+      WHEN `started_at` < CAST('2026-08-01 00:00:00' AS DATETIME)
+      THEN 24318
+      WHEN `started_at` < CAST('2026-09-01 00:00:00' AS DATETIME)
+      THEN 24319
+      WHEN `started_at` < CAST('2026-10-01 00:00:00' AS DATETIME)
+      THEN 24320
+      WHEN `started_at` < CAST('2026-11-01 00:00:00' AS DATETIME)
+      THEN 24321
+    END AS __p
+  FROM `sessions` AS __source_rows
+  WHERE
+    `started_at` >= CAST('2025-10-01 00:00:00' AS DATETIME)
+    AND `started_at` < CAST('2026-11-01 00:00:00' AS DATETIME)
+) AS __rows
 GROUP BY
   GROUPING SETS (
-    (__periods.`__p`),
-    (__periods.`__p`, __rows.`channel`),
-    (__periods.`__p`, __rows.`device`),
-    (__periods.`__p`, __rows.`country`),
-    (__periods.`__p`, __rows.`landing_page`)
+    (__rows.`__p`),
+    (__rows.`__p`, __rows.`channel`),
+    (__rows.`__p`, __rows.`device`),
+    (__rows.`__p`, __rows.`country`),
+    (__rows.`__p`, __rows.`landing_page`)
   );
 
 -- source `leads`: 2 KPIs in 1 query (bigquery)
 -- query 1 of 1: `created_at`, months 2025-10 to 2026-10, window period; KPIs: new_leads, lead_to_customer_rate
 SELECT
-  __periods.`__p` AS __p,
+  __rows.`__p` AS __p,
   CASE
     WHEN GROUPING(__rows.`channel`) = 0
     THEN 'channel'
@@ -185,127 +112,54 @@ SELECT
       ) AS FLOAT64) / 86400000000.0 <= 21
     ) AS INT64) AS FLOAT64)
   ) AS __a0_1
-FROM `leads` AS __rows
-JOIN UNNEST([
-  STRUCT(
-    24309 AS __p,
-    CAST('2025-10-01 00:00:00' AS DATETIME) AS __lo,
-    CAST('2025-11-01 00:00:00' AS DATETIME) AS __hi,
-    CAST('2025-09-30 22:00:00+00:00' AS TIMESTAMP) AS __ps,
-    CAST('2025-10-31 23:00:00+00:00' AS TIMESTAMP) AS __pe,
-    CAST(31.0 AS FLOAT64) AS __pd
-  ),
-  STRUCT(
-    24310 AS __p,
-    CAST('2025-11-01 00:00:00' AS DATETIME) AS __lo,
-    CAST('2025-12-01 00:00:00' AS DATETIME) AS __hi,
-    CAST('2025-10-31 23:00:00+00:00' AS TIMESTAMP) AS __ps,
-    CAST('2025-11-30 23:00:00+00:00' AS TIMESTAMP) AS __pe,
-    CAST(30.0 AS FLOAT64) AS __pd
-  ),
-  STRUCT(
-    24311 AS __p,
-    CAST('2025-12-01 00:00:00' AS DATETIME) AS __lo,
-    CAST('2026-01-01 00:00:00' AS DATETIME) AS __hi,
-    CAST('2025-11-30 23:00:00+00:00' AS TIMESTAMP) AS __ps,
-    CAST('2025-12-31 23:00:00+00:00' AS TIMESTAMP) AS __pe,
-    CAST(31.0 AS FLOAT64) AS __pd
-  ),
-  STRUCT(
-    24312 AS __p,
-    CAST('2026-01-01 00:00:00' AS DATETIME) AS __lo,
-    CAST('2026-02-01 00:00:00' AS DATETIME) AS __hi,
-    CAST('2025-12-31 23:00:00+00:00' AS TIMESTAMP) AS __ps,
-    CAST('2026-01-31 23:00:00+00:00' AS TIMESTAMP) AS __pe,
-    CAST(31.0 AS FLOAT64) AS __pd
-  ),
-  STRUCT(
-    24313 AS __p,
-    CAST('2026-02-01 00:00:00' AS DATETIME) AS __lo,
-    CAST('2026-03-01 00:00:00' AS DATETIME) AS __hi,
-    CAST('2026-01-31 23:00:00+00:00' AS TIMESTAMP) AS __ps,
-    CAST('2026-02-28 23:00:00+00:00' AS TIMESTAMP) AS __pe,
-    CAST(28.0 AS FLOAT64) AS __pd
-  ),
-  STRUCT(
-    24314 AS __p,
-    CAST('2026-03-01 00:00:00' AS DATETIME) AS __lo,
-    CAST('2026-04-01 00:00:00' AS DATETIME) AS __hi,
-    CAST('2026-02-28 23:00:00+00:00' AS TIMESTAMP) AS __ps,
-    CAST('2026-03-31 22:00:00+00:00' AS TIMESTAMP) AS __pe,
-    CAST(31.0 AS FLOAT64) AS __pd
-  ),
-  STRUCT(
-    24315 AS __p,
-    CAST('2026-04-01 00:00:00' AS DATETIME) AS __lo,
-    CAST('2026-05-01 00:00:00' AS DATETIME) AS __hi,
-    CAST('2026-03-31 22:00:00+00:00' AS TIMESTAMP) AS __ps,
-    CAST('2026-04-30 22:00:00+00:00' AS TIMESTAMP) AS __pe,
-    CAST(30.0 AS FLOAT64) AS __pd
-  ),
-  STRUCT(
-    24316 AS __p,
-    CAST('2026-05-01 00:00:00' AS DATETIME) AS __lo,
-    CAST('2026-06-01 00:00:00' AS DATETIME) AS __hi,
-    CAST('2026-04-30 22:00:00+00:00' AS TIMESTAMP) AS __ps,
-    CAST('2026-05-31 22:00:00+00:00' AS TIMESTAMP) AS __pe,
-    CAST(31.0 AS FLOAT64) AS __pd
-  ),
-  STRUCT(
-    24317 AS __p,
-    CAST('2026-06-01 00:00:00' AS DATETIME) AS __lo,
-    CAST('2026-07-01 00:00:00' AS DATETIME) AS __hi,
-    CAST('2026-05-31 22:00:00+00:00' AS TIMESTAMP) AS __ps,
-    CAST('2026-06-30 22:00:00+00:00' AS TIMESTAMP) AS __pe,
-    CAST(30.0 AS FLOAT64) AS __pd
-  ),
-  STRUCT(
-    24318 AS __p,
-    CAST('2026-07-01 00:00:00' AS DATETIME) AS __lo,
-    CAST('2026-08-01 00:00:00' AS DATETIME) AS __hi,
-    CAST('2026-06-30 22:00:00+00:00' AS TIMESTAMP) AS __ps,
-    CAST('2026-07-31 22:00:00+00:00' AS TIMESTAMP) AS __pe,
-    CAST(31.0 AS FLOAT64) AS __pd
-  ),
-  STRUCT(
-    24319 AS __p,
-    CAST('2026-08-01 00:00:00' AS DATETIME) AS __lo,
-    CAST('2026-09-01 00:00:00' AS DATETIME) AS __hi,
-    CAST('2026-07-31 22:00:00+00:00' AS TIMESTAMP) AS __ps,
-    CAST('2026-08-31 22:00:00+00:00' AS TIMESTAMP) AS __pe,
-    CAST(31.0 AS FLOAT64) AS __pd
-  ),
-  STRUCT(
-    24320 AS __p,
-    CAST('2026-09-01 00:00:00' AS DATETIME) AS __lo,
-    CAST('2026-10-01 00:00:00' AS DATETIME) AS __hi,
-    CAST('2026-08-31 22:00:00+00:00' AS TIMESTAMP) AS __ps,
-    CAST('2026-09-30 22:00:00+00:00' AS TIMESTAMP) AS __pe,
-    CAST(30.0 AS FLOAT64) AS __pd
-  ),
-  STRUCT(
-    24321 AS __p,
-    CAST('2026-10-01 00:00:00' AS DATETIME) AS __lo,
-    CAST('2026-11-01 00:00:00' AS DATETIME) AS __hi,
-    CAST('2026-09-30 22:00:00+00:00' AS TIMESTAMP) AS __ps,
-    CAST('2026-10-31 23:00:00+00:00' AS TIMESTAMP) AS __pe,
-    CAST(31.0 AS FLOAT64) AS __pd
-  )
-]) AS __periods
-  ON __rows.`created_at` >= __periods.`__lo`
-  AND __rows.`created_at` < __periods.`__hi`
+FROM (
+  SELECT
+    *,
+    CASE
+      WHEN `created_at` < CAST('2025-11-01 00:00:00' AS DATETIME)
+      THEN 24309
+      WHEN `created_at` < CAST('2025-12-01 00:00:00' AS DATETIME)
+      THEN 24310
+      WHEN `created_at` < CAST('2026-01-01 00:00:00' AS DATETIME)
+      THEN 24311
+      WHEN `created_at` < CAST('2026-02-01 00:00:00' AS DATETIME)
+      THEN 24312
+      WHEN `created_at` < CAST('2026-03-01 00:00:00' AS DATETIME)
+      THEN 24313
+      WHEN `created_at` < CAST('2026-04-01 00:00:00' AS DATETIME)
+      THEN 24314
+      WHEN `created_at` < CAST('2026-05-01 00:00:00' AS DATETIME)
+      THEN 24315
+      WHEN `created_at` < CAST('2026-06-01 00:00:00' AS DATETIME)
+      THEN 24316
+      WHEN `created_at` < CAST('2026-07-01 00:00:00' AS DATETIME)
+      THEN 24317
+      WHEN `created_at` < CAST('2026-08-01 00:00:00' AS DATETIME)
+      THEN 24318
+      WHEN `created_at` < CAST('2026-09-01 00:00:00' AS DATETIME)
+      THEN 24319
+      WHEN `created_at` < CAST('2026-10-01 00:00:00' AS DATETIME)
+      THEN 24320
+      WHEN `created_at` < CAST('2026-11-01 00:00:00' AS DATETIME)
+      THEN 24321
+    END AS __p
+  FROM `leads` AS __source_rows
+  WHERE
+    `created_at` >= CAST('2025-10-01 00:00:00' AS DATETIME)
+    AND `created_at` < CAST('2026-11-01 00:00:00' AS DATETIME)
+) AS __rows
 GROUP BY
   GROUPING SETS (
-    (__periods.`__p`),
-    (__periods.`__p`, __rows.`channel`),
-    (__periods.`__p`, __rows.`country`),
-    (__periods.`__p`, __rows.`landing_page`)
+    (__rows.`__p`),
+    (__rows.`__p`, __rows.`channel`),
+    (__rows.`__p`, __rows.`country`),
+    (__rows.`__p`, __rows.`landing_page`)
   );
 
 -- source `ads`: 3 KPIs in 1 query (bigquery)
 -- query 1 of 1: `date`, months 2025-10 to 2026-10, window period; KPIs: ad_spend, ad_clicks, ad_ctr
 SELECT
-  __periods.`__p` AS __p,
+  __rows.`__p` AS __p,
   CASE
     WHEN GROUPING(__rows.`channel`) = 0
     THEN 'channel'
@@ -322,125 +176,52 @@ SELECT
   SUM(CAST(__rows.`clicks` AS FLOAT64)) AS __a0_1,
   SUM(CAST(__rows.`clicks` AS FLOAT64)) AS __a0_2,
   SUM(CAST(__rows.`impressions` AS FLOAT64)) AS __a0_3
-FROM `ads` AS __rows
-JOIN UNNEST([
-  STRUCT(
-    24309 AS __p,
-    CAST('2025-10-01' AS DATE) AS __lo,
-    CAST('2025-11-01' AS DATE) AS __hi,
-    CAST('2025-09-30 22:00:00+00:00' AS TIMESTAMP) AS __ps,
-    CAST('2025-10-31 23:00:00+00:00' AS TIMESTAMP) AS __pe,
-    CAST(31.0 AS FLOAT64) AS __pd
-  ),
-  STRUCT(
-    24310 AS __p,
-    CAST('2025-11-01' AS DATE) AS __lo,
-    CAST('2025-12-01' AS DATE) AS __hi,
-    CAST('2025-10-31 23:00:00+00:00' AS TIMESTAMP) AS __ps,
-    CAST('2025-11-30 23:00:00+00:00' AS TIMESTAMP) AS __pe,
-    CAST(30.0 AS FLOAT64) AS __pd
-  ),
-  STRUCT(
-    24311 AS __p,
-    CAST('2025-12-01' AS DATE) AS __lo,
-    CAST('2026-01-01' AS DATE) AS __hi,
-    CAST('2025-11-30 23:00:00+00:00' AS TIMESTAMP) AS __ps,
-    CAST('2025-12-31 23:00:00+00:00' AS TIMESTAMP) AS __pe,
-    CAST(31.0 AS FLOAT64) AS __pd
-  ),
-  STRUCT(
-    24312 AS __p,
-    CAST('2026-01-01' AS DATE) AS __lo,
-    CAST('2026-02-01' AS DATE) AS __hi,
-    CAST('2025-12-31 23:00:00+00:00' AS TIMESTAMP) AS __ps,
-    CAST('2026-01-31 23:00:00+00:00' AS TIMESTAMP) AS __pe,
-    CAST(31.0 AS FLOAT64) AS __pd
-  ),
-  STRUCT(
-    24313 AS __p,
-    CAST('2026-02-01' AS DATE) AS __lo,
-    CAST('2026-03-01' AS DATE) AS __hi,
-    CAST('2026-01-31 23:00:00+00:00' AS TIMESTAMP) AS __ps,
-    CAST('2026-02-28 23:00:00+00:00' AS TIMESTAMP) AS __pe,
-    CAST(28.0 AS FLOAT64) AS __pd
-  ),
-  STRUCT(
-    24314 AS __p,
-    CAST('2026-03-01' AS DATE) AS __lo,
-    CAST('2026-04-01' AS DATE) AS __hi,
-    CAST('2026-02-28 23:00:00+00:00' AS TIMESTAMP) AS __ps,
-    CAST('2026-03-31 22:00:00+00:00' AS TIMESTAMP) AS __pe,
-    CAST(31.0 AS FLOAT64) AS __pd
-  ),
-  STRUCT(
-    24315 AS __p,
-    CAST('2026-04-01' AS DATE) AS __lo,
-    CAST('2026-05-01' AS DATE) AS __hi,
-    CAST('2026-03-31 22:00:00+00:00' AS TIMESTAMP) AS __ps,
-    CAST('2026-04-30 22:00:00+00:00' AS TIMESTAMP) AS __pe,
-    CAST(30.0 AS FLOAT64) AS __pd
-  ),
-  STRUCT(
-    24316 AS __p,
-    CAST('2026-05-01' AS DATE) AS __lo,
-    CAST('2026-06-01' AS DATE) AS __hi,
-    CAST('2026-04-30 22:00:00+00:00' AS TIMESTAMP) AS __ps,
-    CAST('2026-05-31 22:00:00+00:00' AS TIMESTAMP) AS __pe,
-    CAST(31.0 AS FLOAT64) AS __pd
-  ),
-  STRUCT(
-    24317 AS __p,
-    CAST('2026-06-01' AS DATE) AS __lo,
-    CAST('2026-07-01' AS DATE) AS __hi,
-    CAST('2026-05-31 22:00:00+00:00' AS TIMESTAMP) AS __ps,
-    CAST('2026-06-30 22:00:00+00:00' AS TIMESTAMP) AS __pe,
-    CAST(30.0 AS FLOAT64) AS __pd
-  ),
-  STRUCT(
-    24318 AS __p,
-    CAST('2026-07-01' AS DATE) AS __lo,
-    CAST('2026-08-01' AS DATE) AS __hi,
-    CAST('2026-06-30 22:00:00+00:00' AS TIMESTAMP) AS __ps,
-    CAST('2026-07-31 22:00:00+00:00' AS TIMESTAMP) AS __pe,
-    CAST(31.0 AS FLOAT64) AS __pd
-  ),
-  STRUCT(
-    24319 AS __p,
-    CAST('2026-08-01' AS DATE) AS __lo,
-    CAST('2026-09-01' AS DATE) AS __hi,
-    CAST('2026-07-31 22:00:00+00:00' AS TIMESTAMP) AS __ps,
-    CAST('2026-08-31 22:00:00+00:00' AS TIMESTAMP) AS __pe,
-    CAST(31.0 AS FLOAT64) AS __pd
-  ),
-  STRUCT(
-    24320 AS __p,
-    CAST('2026-09-01' AS DATE) AS __lo,
-    CAST('2026-10-01' AS DATE) AS __hi,
-    CAST('2026-08-31 22:00:00+00:00' AS TIMESTAMP) AS __ps,
-    CAST('2026-09-30 22:00:00+00:00' AS TIMESTAMP) AS __pe,
-    CAST(30.0 AS FLOAT64) AS __pd
-  ),
-  STRUCT(
-    24321 AS __p,
-    CAST('2026-10-01' AS DATE) AS __lo,
-    CAST('2026-11-01' AS DATE) AS __hi,
-    CAST('2026-09-30 22:00:00+00:00' AS TIMESTAMP) AS __ps,
-    CAST('2026-10-31 23:00:00+00:00' AS TIMESTAMP) AS __pe,
-    CAST(31.0 AS FLOAT64) AS __pd
-  )
-]) AS __periods
-  ON __rows.`date` >= __periods.`__lo` AND __rows.`date` < __periods.`__hi`
+FROM (
+  SELECT
+    *,
+    CASE
+      WHEN `date` < CAST('2025-11-01' AS DATE)
+      THEN 24309
+      WHEN `date` < CAST('2025-12-01' AS DATE)
+      THEN 24310
+      WHEN `date` < CAST('2026-01-01' AS DATE)
+      THEN 24311
+      WHEN `date` < CAST('2026-02-01' AS DATE)
+      THEN 24312
+      WHEN `date` < CAST('2026-03-01' AS DATE)
+      THEN 24313
+      WHEN `date` < CAST('2026-04-01' AS DATE)
+      THEN 24314
+      WHEN `date` < CAST('2026-05-01' AS DATE)
+      THEN 24315
+      WHEN `date` < CAST('2026-06-01' AS DATE)
+      THEN 24316
+      WHEN `date` < CAST('2026-07-01' AS DATE)
+      THEN 24317
+      WHEN `date` < CAST('2026-08-01' AS DATE)
+      THEN 24318
+      WHEN `date` < CAST('2026-09-01' AS DATE)
+      THEN 24319
+      WHEN `date` < CAST('2026-10-01' AS DATE)
+      THEN 24320
+      WHEN `date` < CAST('2026-11-01' AS DATE)
+      THEN 24321
+    END AS __p
+  FROM `ads` AS __source_rows
+  WHERE
+    `date` >= CAST('2025-10-01' AS DATE) AND `date` < CAST('2026-11-01' AS DATE)
+) AS __rows
 GROUP BY
   GROUPING SETS (
-    (__periods.`__p`),
-    (__periods.`__p`, __rows.`channel`),
-    (__periods.`__p`, __rows.`campaign`)
+    (__rows.`__p`),
+    (__rows.`__p`, __rows.`channel`),
+    (__rows.`__p`, __rows.`campaign`)
   );
 
 -- source `surveys`: 3 KPIs in 1 query (bigquery)
 -- query 1 of 1: `answered_at`, months 2025-10 to 2026-10, window period; KPIs: nps, csat, ces
 SELECT
-  __periods.`__p` AS __p,
+  __rows.`__p` AS __p,
   CASE
     WHEN GROUPING(__rows.`channel`) = 0
     THEN 'channel'
@@ -457,120 +238,47 @@ SELECT
   AVG(CAST(CAST(__rows.`nps_score` <= 6 AS INT64) AS FLOAT64)) AS __a0_1,
   AVG(CAST(CAST(__rows.`csat_score` >= 4 AS INT64) AS FLOAT64)) AS __a0_2,
   AVG(CAST(__rows.`ces_score` AS FLOAT64)) AS __a0_3
-FROM `surveys` AS __rows
-JOIN UNNEST([
-  STRUCT(
-    24309 AS __p,
-    CAST('2025-10-01 00:00:00' AS DATETIME) AS __lo,
-    CAST('2025-11-01 00:00:00' AS DATETIME) AS __hi,
-    CAST('2025-09-30 22:00:00+00:00' AS TIMESTAMP) AS __ps,
-    CAST('2025-10-31 23:00:00+00:00' AS TIMESTAMP) AS __pe,
-    CAST(31.0 AS FLOAT64) AS __pd
-  ),
-  STRUCT(
-    24310 AS __p,
-    CAST('2025-11-01 00:00:00' AS DATETIME) AS __lo,
-    CAST('2025-12-01 00:00:00' AS DATETIME) AS __hi,
-    CAST('2025-10-31 23:00:00+00:00' AS TIMESTAMP) AS __ps,
-    CAST('2025-11-30 23:00:00+00:00' AS TIMESTAMP) AS __pe,
-    CAST(30.0 AS FLOAT64) AS __pd
-  ),
-  STRUCT(
-    24311 AS __p,
-    CAST('2025-12-01 00:00:00' AS DATETIME) AS __lo,
-    CAST('2026-01-01 00:00:00' AS DATETIME) AS __hi,
-    CAST('2025-11-30 23:00:00+00:00' AS TIMESTAMP) AS __ps,
-    CAST('2025-12-31 23:00:00+00:00' AS TIMESTAMP) AS __pe,
-    CAST(31.0 AS FLOAT64) AS __pd
-  ),
-  STRUCT(
-    24312 AS __p,
-    CAST('2026-01-01 00:00:00' AS DATETIME) AS __lo,
-    CAST('2026-02-01 00:00:00' AS DATETIME) AS __hi,
-    CAST('2025-12-31 23:00:00+00:00' AS TIMESTAMP) AS __ps,
-    CAST('2026-01-31 23:00:00+00:00' AS TIMESTAMP) AS __pe,
-    CAST(31.0 AS FLOAT64) AS __pd
-  ),
-  STRUCT(
-    24313 AS __p,
-    CAST('2026-02-01 00:00:00' AS DATETIME) AS __lo,
-    CAST('2026-03-01 00:00:00' AS DATETIME) AS __hi,
-    CAST('2026-01-31 23:00:00+00:00' AS TIMESTAMP) AS __ps,
-    CAST('2026-02-28 23:00:00+00:00' AS TIMESTAMP) AS __pe,
-    CAST(28.0 AS FLOAT64) AS __pd
-  ),
-  STRUCT(
-    24314 AS __p,
-    CAST('2026-03-01 00:00:00' AS DATETIME) AS __lo,
-    CAST('2026-04-01 00:00:00' AS DATETIME) AS __hi,
-    CAST('2026-02-28 23:00:00+00:00' AS TIMESTAMP) AS __ps,
-    CAST('2026-03-31 22:00:00+00:00' AS TIMESTAMP) AS __pe,
-    CAST(31.0 AS FLOAT64) AS __pd
-  ),
-  STRUCT(
-    24315 AS __p,
-    CAST('2026-04-01 00:00:00' AS DATETIME) AS __lo,
-    CAST('2026-05-01 00:00:00' AS DATETIME) AS __hi,
-    CAST('2026-03-31 22:00:00+00:00' AS TIMESTAMP) AS __ps,
-    CAST('2026-04-30 22:00:00+00:00' AS TIMESTAMP) AS __pe,
-    CAST(30.0 AS FLOAT64) AS __pd
-  ),
-  STRUCT(
-    24316 AS __p,
-    CAST('2026-05-01 00:00:00' AS DATETIME) AS __lo,
-    CAST('2026-06-01 00:00:00' AS DATETIME) AS __hi,
-    CAST('2026-04-30 22:00:00+00:00' AS TIMESTAMP) AS __ps,
-    CAST('2026-05-31 22:00:00+00:00' AS TIMESTAMP) AS __pe,
-    CAST(31.0 AS FLOAT64) AS __pd
-  ),
-  STRUCT(
-    24317 AS __p,
-    CAST('2026-06-01 00:00:00' AS DATETIME) AS __lo,
-    CAST('2026-07-01 00:00:00' AS DATETIME) AS __hi,
-    CAST('2026-05-31 22:00:00+00:00' AS TIMESTAMP) AS __ps,
-    CAST('2026-06-30 22:00:00+00:00' AS TIMESTAMP) AS __pe,
-    CAST(30.0 AS FLOAT64) AS __pd
-  ),
-  STRUCT(
-    24318 AS __p,
-    CAST('2026-07-01 00:00:00' AS DATETIME) AS __lo,
-    CAST('2026-08-01 00:00:00' AS DATETIME) AS __hi,
-    CAST('2026-06-30 22:00:00+00:00' AS TIMESTAMP) AS __ps,
-    CAST('2026-07-31 22:00:00+00:00' AS TIMESTAMP) AS __pe,
-    CAST(31.0 AS FLOAT64) AS __pd
-  ),
-  STRUCT(
-    24319 AS __p,
-    CAST('2026-08-01 00:00:00' AS DATETIME) AS __lo,
-    CAST('2026-09-01 00:00:00' AS DATETIME) AS __hi,
-    CAST('2026-07-31 22:00:00+00:00' AS TIMESTAMP) AS __ps,
-    CAST('2026-08-31 22:00:00+00:00' AS TIMESTAMP) AS __pe,
-    CAST(31.0 AS FLOAT64) AS __pd
-  ),
-  STRUCT(
-    24320 AS __p,
-    CAST('2026-09-01 00:00:00' AS DATETIME) AS __lo,
-    CAST('2026-10-01 00:00:00' AS DATETIME) AS __hi,
-    CAST('2026-08-31 22:00:00+00:00' AS TIMESTAMP) AS __ps,
-    CAST('2026-09-30 22:00:00+00:00' AS TIMESTAMP) AS __pe,
-    CAST(30.0 AS FLOAT64) AS __pd
-  ),
-  STRUCT(
-    24321 AS __p,
-    CAST('2026-10-01 00:00:00' AS DATETIME) AS __lo,
-    CAST('2026-11-01 00:00:00' AS DATETIME) AS __hi,
-    CAST('2026-09-30 22:00:00+00:00' AS TIMESTAMP) AS __ps,
-    CAST('2026-10-31 23:00:00+00:00' AS TIMESTAMP) AS __pe,
-    CAST(31.0 AS FLOAT64) AS __pd
-  )
-]) AS __periods
-  ON __rows.`answered_at` >= __periods.`__lo`
-  AND __rows.`answered_at` < __periods.`__hi`
+FROM (
+  SELECT
+    *,
+    CASE
+      WHEN `answered_at` < CAST('2025-11-01 00:00:00' AS DATETIME)
+      THEN 24309
+      WHEN `answered_at` < CAST('2025-12-01 00:00:00' AS DATETIME)
+      THEN 24310
+      WHEN `answered_at` < CAST('2026-01-01 00:00:00' AS DATETIME)
+      THEN 24311
+      WHEN `answered_at` < CAST('2026-02-01 00:00:00' AS DATETIME)
+      THEN 24312
+      WHEN `answered_at` < CAST('2026-03-01 00:00:00' AS DATETIME)
+      THEN 24313
+      WHEN `answered_at` < CAST('2026-04-01 00:00:00' AS DATETIME)
+      THEN 24314
+      WHEN `answered_at` < CAST('2026-05-01 00:00:00' AS DATETIME)
+      THEN 24315
+      WHEN `answered_at` < CAST('2026-06-01 00:00:00' AS DATETIME)
+      THEN 24316
+      WHEN `answered_at` < CAST('2026-07-01 00:00:00' AS DATETIME)
+      THEN 24317
+      WHEN `answered_at` < CAST('2026-08-01 00:00:00' AS DATETIME)
+      THEN 24318
+      WHEN `answered_at` < CAST('2026-09-01 00:00:00' AS DATETIME)
+      THEN 24319
+      WHEN `answered_at` < CAST('2026-10-01 00:00:00' AS DATETIME)
+      THEN 24320
+      WHEN `answered_at` < CAST('2026-11-01 00:00:00' AS DATETIME)
+      THEN 24321
+    END AS __p
+  FROM `surveys` AS __source_rows
+  WHERE
+    `answered_at` >= CAST('2025-10-01 00:00:00' AS DATETIME)
+    AND `answered_at` < CAST('2026-11-01 00:00:00' AS DATETIME)
+) AS __rows
 GROUP BY
   GROUPING SETS (
-    (__periods.`__p`),
-    (__periods.`__p`, __rows.`channel`),
-    (__periods.`__p`, __rows.`country`)
+    (__rows.`__p`),
+    (__rows.`__p`, __rows.`channel`),
+    (__rows.`__p`, __rows.`country`)
   );
 
 -- source `customers`: 3 KPIs in 2 queries (bigquery)
@@ -891,7 +599,7 @@ GROUP BY
 -- source `tickets`: 2 KPIs in 1 query (bigquery)
 -- query 1 of 1: `resolved_at`, months 2025-10 to 2026-10, window period; KPIs: resolution_time, resolution_time_p90
 SELECT
-  __periods.`__p` AS __p,
+  __rows.`__p` AS __p,
   CASE
     WHEN GROUPING(__rows.`channel`) = 0
     THEN 'channel'
@@ -909,127 +617,54 @@ SELECT
       UNIX_MICROS(TIMESTAMP(__rows.`resolved_at`, 'Europe/Oslo')) - UNIX_MICROS(TIMESTAMP(__rows.`opened_at`, 'Europe/Oslo'))
     ) AS FLOAT64) / 3600000000.0 AS FLOAT64)
   ) AS __a0_0
-FROM `tickets` AS __rows
-JOIN UNNEST([
-  STRUCT(
-    24309 AS __p,
-    CAST('2025-10-01 00:00:00' AS DATETIME) AS __lo,
-    CAST('2025-11-01 00:00:00' AS DATETIME) AS __hi,
-    CAST('2025-09-30 22:00:00+00:00' AS TIMESTAMP) AS __ps,
-    CAST('2025-10-31 23:00:00+00:00' AS TIMESTAMP) AS __pe,
-    CAST(31.0 AS FLOAT64) AS __pd
-  ),
-  STRUCT(
-    24310 AS __p,
-    CAST('2025-11-01 00:00:00' AS DATETIME) AS __lo,
-    CAST('2025-12-01 00:00:00' AS DATETIME) AS __hi,
-    CAST('2025-10-31 23:00:00+00:00' AS TIMESTAMP) AS __ps,
-    CAST('2025-11-30 23:00:00+00:00' AS TIMESTAMP) AS __pe,
-    CAST(30.0 AS FLOAT64) AS __pd
-  ),
-  STRUCT(
-    24311 AS __p,
-    CAST('2025-12-01 00:00:00' AS DATETIME) AS __lo,
-    CAST('2026-01-01 00:00:00' AS DATETIME) AS __hi,
-    CAST('2025-11-30 23:00:00+00:00' AS TIMESTAMP) AS __ps,
-    CAST('2025-12-31 23:00:00+00:00' AS TIMESTAMP) AS __pe,
-    CAST(31.0 AS FLOAT64) AS __pd
-  ),
-  STRUCT(
-    24312 AS __p,
-    CAST('2026-01-01 00:00:00' AS DATETIME) AS __lo,
-    CAST('2026-02-01 00:00:00' AS DATETIME) AS __hi,
-    CAST('2025-12-31 23:00:00+00:00' AS TIMESTAMP) AS __ps,
-    CAST('2026-01-31 23:00:00+00:00' AS TIMESTAMP) AS __pe,
-    CAST(31.0 AS FLOAT64) AS __pd
-  ),
-  STRUCT(
-    24313 AS __p,
-    CAST('2026-02-01 00:00:00' AS DATETIME) AS __lo,
-    CAST('2026-03-01 00:00:00' AS DATETIME) AS __hi,
-    CAST('2026-01-31 23:00:00+00:00' AS TIMESTAMP) AS __ps,
-    CAST('2026-02-28 23:00:00+00:00' AS TIMESTAMP) AS __pe,
-    CAST(28.0 AS FLOAT64) AS __pd
-  ),
-  STRUCT(
-    24314 AS __p,
-    CAST('2026-03-01 00:00:00' AS DATETIME) AS __lo,
-    CAST('2026-04-01 00:00:00' AS DATETIME) AS __hi,
-    CAST('2026-02-28 23:00:00+00:00' AS TIMESTAMP) AS __ps,
-    CAST('2026-03-31 22:00:00+00:00' AS TIMESTAMP) AS __pe,
-    CAST(31.0 AS FLOAT64) AS __pd
-  ),
-  STRUCT(
-    24315 AS __p,
-    CAST('2026-04-01 00:00:00' AS DATETIME) AS __lo,
-    CAST('2026-05-01 00:00:00' AS DATETIME) AS __hi,
-    CAST('2026-03-31 22:00:00+00:00' AS TIMESTAMP) AS __ps,
-    CAST('2026-04-30 22:00:00+00:00' AS TIMESTAMP) AS __pe,
-    CAST(30.0 AS FLOAT64) AS __pd
-  ),
-  STRUCT(
-    24316 AS __p,
-    CAST('2026-05-01 00:00:00' AS DATETIME) AS __lo,
-    CAST('2026-06-01 00:00:00' AS DATETIME) AS __hi,
-    CAST('2026-04-30 22:00:00+00:00' AS TIMESTAMP) AS __ps,
-    CAST('2026-05-31 22:00:00+00:00' AS TIMESTAMP) AS __pe,
-    CAST(31.0 AS FLOAT64) AS __pd
-  ),
-  STRUCT(
-    24317 AS __p,
-    CAST('2026-06-01 00:00:00' AS DATETIME) AS __lo,
-    CAST('2026-07-01 00:00:00' AS DATETIME) AS __hi,
-    CAST('2026-05-31 22:00:00+00:00' AS TIMESTAMP) AS __ps,
-    CAST('2026-06-30 22:00:00+00:00' AS TIMESTAMP) AS __pe,
-    CAST(30.0 AS FLOAT64) AS __pd
-  ),
-  STRUCT(
-    24318 AS __p,
-    CAST('2026-07-01 00:00:00' AS DATETIME) AS __lo,
-    CAST('2026-08-01 00:00:00' AS DATETIME) AS __hi,
-    CAST('2026-06-30 22:00:00+00:00' AS TIMESTAMP) AS __ps,
-    CAST('2026-07-31 22:00:00+00:00' AS TIMESTAMP) AS __pe,
-    CAST(31.0 AS FLOAT64) AS __pd
-  ),
-  STRUCT(
-    24319 AS __p,
-    CAST('2026-08-01 00:00:00' AS DATETIME) AS __lo,
-    CAST('2026-09-01 00:00:00' AS DATETIME) AS __hi,
-    CAST('2026-07-31 22:00:00+00:00' AS TIMESTAMP) AS __ps,
-    CAST('2026-08-31 22:00:00+00:00' AS TIMESTAMP) AS __pe,
-    CAST(31.0 AS FLOAT64) AS __pd
-  ),
-  STRUCT(
-    24320 AS __p,
-    CAST('2026-09-01 00:00:00' AS DATETIME) AS __lo,
-    CAST('2026-10-01 00:00:00' AS DATETIME) AS __hi,
-    CAST('2026-08-31 22:00:00+00:00' AS TIMESTAMP) AS __ps,
-    CAST('2026-09-30 22:00:00+00:00' AS TIMESTAMP) AS __pe,
-    CAST(30.0 AS FLOAT64) AS __pd
-  ),
-  STRUCT(
-    24321 AS __p,
-    CAST('2026-10-01 00:00:00' AS DATETIME) AS __lo,
-    CAST('2026-11-01 00:00:00' AS DATETIME) AS __hi,
-    CAST('2026-09-30 22:00:00+00:00' AS TIMESTAMP) AS __ps,
-    CAST('2026-10-31 23:00:00+00:00' AS TIMESTAMP) AS __pe,
-    CAST(31.0 AS FLOAT64) AS __pd
-  )
-]) AS __periods
-  ON __rows.`resolved_at` >= __periods.`__lo`
-  AND __rows.`resolved_at` < __periods.`__hi`
+FROM (
+  SELECT
+    *,
+    CASE
+      WHEN `resolved_at` < CAST('2025-11-01 00:00:00' AS DATETIME)
+      THEN 24309
+      WHEN `resolved_at` < CAST('2025-12-01 00:00:00' AS DATETIME)
+      THEN 24310
+      WHEN `resolved_at` < CAST('2026-01-01 00:00:00' AS DATETIME)
+      THEN 24311
+      WHEN `resolved_at` < CAST('2026-02-01 00:00:00' AS DATETIME)
+      THEN 24312
+      WHEN `resolved_at` < CAST('2026-03-01 00:00:00' AS DATETIME)
+      THEN 24313
+      WHEN `resolved_at` < CAST('2026-04-01 00:00:00' AS DATETIME)
+      THEN 24314
+      WHEN `resolved_at` < CAST('2026-05-01 00:00:00' AS DATETIME)
+      THEN 24315
+      WHEN `resolved_at` < CAST('2026-06-01 00:00:00' AS DATETIME)
+      THEN 24316
+      WHEN `resolved_at` < CAST('2026-07-01 00:00:00' AS DATETIME)
+      THEN 24317
+      WHEN `resolved_at` < CAST('2026-08-01 00:00:00' AS DATETIME)
+      THEN 24318
+      WHEN `resolved_at` < CAST('2026-09-01 00:00:00' AS DATETIME)
+      THEN 24319
+      WHEN `resolved_at` < CAST('2026-10-01 00:00:00' AS DATETIME)
+      THEN 24320
+      WHEN `resolved_at` < CAST('2026-11-01 00:00:00' AS DATETIME)
+      THEN 24321
+    END AS __p
+  FROM `tickets` AS __source_rows
+  WHERE
+    `resolved_at` >= CAST('2025-10-01 00:00:00' AS DATETIME)
+    AND `resolved_at` < CAST('2026-11-01 00:00:00' AS DATETIME)
+) AS __rows
 GROUP BY
   GROUPING SETS (
-    (__periods.`__p`),
-    (__periods.`__p`, __rows.`channel`),
-    (__periods.`__p`, __rows.`priority`)
+    (__rows.`__p`),
+    (__rows.`__p`, __rows.`channel`),
+    (__rows.`__p`, __rows.`priority`)
   );
 -- left out, at specs/scorecards/cx.yaml:240:14: bigquery has no exact percentile, and kpispec does not approximate one (source `tickets`)
 
 -- source `orders`: 3 KPIs in 1 query (bigquery)
 -- query 1 of 1: `ordered_at`, months 2025-10 to 2026-10, window period; KPIs: revenue, aov, return_rate
 SELECT
-  __periods.`__p` AS __p,
+  __rows.`__p` AS __p,
   CASE
     WHEN GROUPING(__rows.`channel`) = 0
     THEN 'channel'
@@ -1057,127 +692,54 @@ SELECT
     __rows.`status` = 'completed' AND __rows.`returned`
   ) THEN 1 END) AS __a0_3,
   COUNT(CASE WHEN __rows.`status` = 'completed' THEN 1 END) AS __a0_4
-FROM `orders` AS __rows
-JOIN UNNEST([
-  STRUCT(
-    24309 AS __p,
-    CAST('2025-10-01 00:00:00' AS DATETIME) AS __lo,
-    CAST('2025-11-01 00:00:00' AS DATETIME) AS __hi,
-    CAST('2025-09-30 22:00:00+00:00' AS TIMESTAMP) AS __ps,
-    CAST('2025-10-31 23:00:00+00:00' AS TIMESTAMP) AS __pe,
-    CAST(31.0 AS FLOAT64) AS __pd
-  ),
-  STRUCT(
-    24310 AS __p,
-    CAST('2025-11-01 00:00:00' AS DATETIME) AS __lo,
-    CAST('2025-12-01 00:00:00' AS DATETIME) AS __hi,
-    CAST('2025-10-31 23:00:00+00:00' AS TIMESTAMP) AS __ps,
-    CAST('2025-11-30 23:00:00+00:00' AS TIMESTAMP) AS __pe,
-    CAST(30.0 AS FLOAT64) AS __pd
-  ),
-  STRUCT(
-    24311 AS __p,
-    CAST('2025-12-01 00:00:00' AS DATETIME) AS __lo,
-    CAST('2026-01-01 00:00:00' AS DATETIME) AS __hi,
-    CAST('2025-11-30 23:00:00+00:00' AS TIMESTAMP) AS __ps,
-    CAST('2025-12-31 23:00:00+00:00' AS TIMESTAMP) AS __pe,
-    CAST(31.0 AS FLOAT64) AS __pd
-  ),
-  STRUCT(
-    24312 AS __p,
-    CAST('2026-01-01 00:00:00' AS DATETIME) AS __lo,
-    CAST('2026-02-01 00:00:00' AS DATETIME) AS __hi,
-    CAST('2025-12-31 23:00:00+00:00' AS TIMESTAMP) AS __ps,
-    CAST('2026-01-31 23:00:00+00:00' AS TIMESTAMP) AS __pe,
-    CAST(31.0 AS FLOAT64) AS __pd
-  ),
-  STRUCT(
-    24313 AS __p,
-    CAST('2026-02-01 00:00:00' AS DATETIME) AS __lo,
-    CAST('2026-03-01 00:00:00' AS DATETIME) AS __hi,
-    CAST('2026-01-31 23:00:00+00:00' AS TIMESTAMP) AS __ps,
-    CAST('2026-02-28 23:00:00+00:00' AS TIMESTAMP) AS __pe,
-    CAST(28.0 AS FLOAT64) AS __pd
-  ),
-  STRUCT(
-    24314 AS __p,
-    CAST('2026-03-01 00:00:00' AS DATETIME) AS __lo,
-    CAST('2026-04-01 00:00:00' AS DATETIME) AS __hi,
-    CAST('2026-02-28 23:00:00+00:00' AS TIMESTAMP) AS __ps,
-    CAST('2026-03-31 22:00:00+00:00' AS TIMESTAMP) AS __pe,
-    CAST(31.0 AS FLOAT64) AS __pd
-  ),
-  STRUCT(
-    24315 AS __p,
-    CAST('2026-04-01 00:00:00' AS DATETIME) AS __lo,
-    CAST('2026-05-01 00:00:00' AS DATETIME) AS __hi,
-    CAST('2026-03-31 22:00:00+00:00' AS TIMESTAMP) AS __ps,
-    CAST('2026-04-30 22:00:00+00:00' AS TIMESTAMP) AS __pe,
-    CAST(30.0 AS FLOAT64) AS __pd
-  ),
-  STRUCT(
-    24316 AS __p,
-    CAST('2026-05-01 00:00:00' AS DATETIME) AS __lo,
-    CAST('2026-06-01 00:00:00' AS DATETIME) AS __hi,
-    CAST('2026-04-30 22:00:00+00:00' AS TIMESTAMP) AS __ps,
-    CAST('2026-05-31 22:00:00+00:00' AS TIMESTAMP) AS __pe,
-    CAST(31.0 AS FLOAT64) AS __pd
-  ),
-  STRUCT(
-    24317 AS __p,
-    CAST('2026-06-01 00:00:00' AS DATETIME) AS __lo,
-    CAST('2026-07-01 00:00:00' AS DATETIME) AS __hi,
-    CAST('2026-05-31 22:00:00+00:00' AS TIMESTAMP) AS __ps,
-    CAST('2026-06-30 22:00:00+00:00' AS TIMESTAMP) AS __pe,
-    CAST(30.0 AS FLOAT64) AS __pd
-  ),
-  STRUCT(
-    24318 AS __p,
-    CAST('2026-07-01 00:00:00' AS DATETIME) AS __lo,
-    CAST('2026-08-01 00:00:00' AS DATETIME) AS __hi,
-    CAST('2026-06-30 22:00:00+00:00' AS TIMESTAMP) AS __ps,
-    CAST('2026-07-31 22:00:00+00:00' AS TIMESTAMP) AS __pe,
-    CAST(31.0 AS FLOAT64) AS __pd
-  ),
-  STRUCT(
-    24319 AS __p,
-    CAST('2026-08-01 00:00:00' AS DATETIME) AS __lo,
-    CAST('2026-09-01 00:00:00' AS DATETIME) AS __hi,
-    CAST('2026-07-31 22:00:00+00:00' AS TIMESTAMP) AS __ps,
-    CAST('2026-08-31 22:00:00+00:00' AS TIMESTAMP) AS __pe,
-    CAST(31.0 AS FLOAT64) AS __pd
-  ),
-  STRUCT(
-    24320 AS __p,
-    CAST('2026-09-01 00:00:00' AS DATETIME) AS __lo,
-    CAST('2026-10-01 00:00:00' AS DATETIME) AS __hi,
-    CAST('2026-08-31 22:00:00+00:00' AS TIMESTAMP) AS __ps,
-    CAST('2026-09-30 22:00:00+00:00' AS TIMESTAMP) AS __pe,
-    CAST(30.0 AS FLOAT64) AS __pd
-  ),
-  STRUCT(
-    24321 AS __p,
-    CAST('2026-10-01 00:00:00' AS DATETIME) AS __lo,
-    CAST('2026-11-01 00:00:00' AS DATETIME) AS __hi,
-    CAST('2026-09-30 22:00:00+00:00' AS TIMESTAMP) AS __ps,
-    CAST('2026-10-31 23:00:00+00:00' AS TIMESTAMP) AS __pe,
-    CAST(31.0 AS FLOAT64) AS __pd
-  )
-]) AS __periods
-  ON __rows.`ordered_at` >= __periods.`__lo`
-  AND __rows.`ordered_at` < __periods.`__hi`
+FROM (
+  SELECT
+    *,
+    CASE
+      WHEN `ordered_at` < CAST('2025-11-01 00:00:00' AS DATETIME)
+      THEN 24309
+      WHEN `ordered_at` < CAST('2025-12-01 00:00:00' AS DATETIME)
+      THEN 24310
+      WHEN `ordered_at` < CAST('2026-01-01 00:00:00' AS DATETIME)
+      THEN 24311
+      WHEN `ordered_at` < CAST('2026-02-01 00:00:00' AS DATETIME)
+      THEN 24312
+      WHEN `ordered_at` < CAST('2026-03-01 00:00:00' AS DATETIME)
+      THEN 24313
+      WHEN `ordered_at` < CAST('2026-04-01 00:00:00' AS DATETIME)
+      THEN 24314
+      WHEN `ordered_at` < CAST('2026-05-01 00:00:00' AS DATETIME)
+      THEN 24315
+      WHEN `ordered_at` < CAST('2026-06-01 00:00:00' AS DATETIME)
+      THEN 24316
+      WHEN `ordered_at` < CAST('2026-07-01 00:00:00' AS DATETIME)
+      THEN 24317
+      WHEN `ordered_at` < CAST('2026-08-01 00:00:00' AS DATETIME)
+      THEN 24318
+      WHEN `ordered_at` < CAST('2026-09-01 00:00:00' AS DATETIME)
+      THEN 24319
+      WHEN `ordered_at` < CAST('2026-10-01 00:00:00' AS DATETIME)
+      THEN 24320
+      WHEN `ordered_at` < CAST('2026-11-01 00:00:00' AS DATETIME)
+      THEN 24321
+    END AS __p
+  FROM `orders` AS __source_rows
+  WHERE
+    `ordered_at` >= CAST('2025-10-01 00:00:00' AS DATETIME)
+    AND `ordered_at` < CAST('2026-11-01 00:00:00' AS DATETIME)
+) AS __rows
 GROUP BY
   GROUPING SETS (
-    (__periods.`__p`),
-    (__periods.`__p`, __rows.`channel`),
-    (__periods.`__p`, __rows.`country`),
-    (__periods.`__p`, __rows.`device`)
+    (__rows.`__p`),
+    (__rows.`__p`, __rows.`channel`),
+    (__rows.`__p`, __rows.`country`),
+    (__rows.`__p`, __rows.`device`)
   );
 
 -- source `carts`: 1 KPI in 1 query (bigquery)
 -- query 1 of 1: `created_at`, months 2025-10 to 2026-10, window period; KPIs: cart_abandonment_rate
 SELECT
-  __periods.`__p` AS __p,
+  __rows.`__p` AS __p,
   CASE
     WHEN GROUPING(__rows.`channel`) = 0
     THEN 'channel'
@@ -1194,126 +756,53 @@ SELECT
     COALESCE(__rows.`checked_out`, FALSE)
   ) THEN 1 END) AS __a0_0,
   COUNT(*) AS __a0_1
-FROM `carts` AS __rows
-JOIN UNNEST([
-  STRUCT(
-    24309 AS __p,
-    CAST('2025-10-01 00:00:00' AS DATETIME) AS __lo,
-    CAST('2025-11-01 00:00:00' AS DATETIME) AS __hi,
-    CAST('2025-09-30 22:00:00+00:00' AS TIMESTAMP) AS __ps,
-    CAST('2025-10-31 23:00:00+00:00' AS TIMESTAMP) AS __pe,
-    CAST(31.0 AS FLOAT64) AS __pd
-  ),
-  STRUCT(
-    24310 AS __p,
-    CAST('2025-11-01 00:00:00' AS DATETIME) AS __lo,
-    CAST('2025-12-01 00:00:00' AS DATETIME) AS __hi,
-    CAST('2025-10-31 23:00:00+00:00' AS TIMESTAMP) AS __ps,
-    CAST('2025-11-30 23:00:00+00:00' AS TIMESTAMP) AS __pe,
-    CAST(30.0 AS FLOAT64) AS __pd
-  ),
-  STRUCT(
-    24311 AS __p,
-    CAST('2025-12-01 00:00:00' AS DATETIME) AS __lo,
-    CAST('2026-01-01 00:00:00' AS DATETIME) AS __hi,
-    CAST('2025-11-30 23:00:00+00:00' AS TIMESTAMP) AS __ps,
-    CAST('2025-12-31 23:00:00+00:00' AS TIMESTAMP) AS __pe,
-    CAST(31.0 AS FLOAT64) AS __pd
-  ),
-  STRUCT(
-    24312 AS __p,
-    CAST('2026-01-01 00:00:00' AS DATETIME) AS __lo,
-    CAST('2026-02-01 00:00:00' AS DATETIME) AS __hi,
-    CAST('2025-12-31 23:00:00+00:00' AS TIMESTAMP) AS __ps,
-    CAST('2026-01-31 23:00:00+00:00' AS TIMESTAMP) AS __pe,
-    CAST(31.0 AS FLOAT64) AS __pd
-  ),
-  STRUCT(
-    24313 AS __p,
-    CAST('2026-02-01 00:00:00' AS DATETIME) AS __lo,
-    CAST('2026-03-01 00:00:00' AS DATETIME) AS __hi,
-    CAST('2026-01-31 23:00:00+00:00' AS TIMESTAMP) AS __ps,
-    CAST('2026-02-28 23:00:00+00:00' AS TIMESTAMP) AS __pe,
-    CAST(28.0 AS FLOAT64) AS __pd
-  ),
-  STRUCT(
-    24314 AS __p,
-    CAST('2026-03-01 00:00:00' AS DATETIME) AS __lo,
-    CAST('2026-04-01 00:00:00' AS DATETIME) AS __hi,
-    CAST('2026-02-28 23:00:00+00:00' AS TIMESTAMP) AS __ps,
-    CAST('2026-03-31 22:00:00+00:00' AS TIMESTAMP) AS __pe,
-    CAST(31.0 AS FLOAT64) AS __pd
-  ),
-  STRUCT(
-    24315 AS __p,
-    CAST('2026-04-01 00:00:00' AS DATETIME) AS __lo,
-    CAST('2026-05-01 00:00:00' AS DATETIME) AS __hi,
-    CAST('2026-03-31 22:00:00+00:00' AS TIMESTAMP) AS __ps,
-    CAST('2026-04-30 22:00:00+00:00' AS TIMESTAMP) AS __pe,
-    CAST(30.0 AS FLOAT64) AS __pd
-  ),
-  STRUCT(
-    24316 AS __p,
-    CAST('2026-05-01 00:00:00' AS DATETIME) AS __lo,
-    CAST('2026-06-01 00:00:00' AS DATETIME) AS __hi,
-    CAST('2026-04-30 22:00:00+00:00' AS TIMESTAMP) AS __ps,
-    CAST('2026-05-31 22:00:00+00:00' AS TIMESTAMP) AS __pe,
-    CAST(31.0 AS FLOAT64) AS __pd
-  ),
-  STRUCT(
-    24317 AS __p,
-    CAST('2026-06-01 00:00:00' AS DATETIME) AS __lo,
-    CAST('2026-07-01 00:00:00' AS DATETIME) AS __hi,
-    CAST('2026-05-31 22:00:00+00:00' AS TIMESTAMP) AS __ps,
-    CAST('2026-06-30 22:00:00+00:00' AS TIMESTAMP) AS __pe,
-    CAST(30.0 AS FLOAT64) AS __pd
-  ),
-  STRUCT(
-    24318 AS __p,
-    CAST('2026-07-01 00:00:00' AS DATETIME) AS __lo,
-    CAST('2026-08-01 00:00:00' AS DATETIME) AS __hi,
-    CAST('2026-06-30 22:00:00+00:00' AS TIMESTAMP) AS __ps,
-    CAST('2026-07-31 22:00:00+00:00' AS TIMESTAMP) AS __pe,
-    CAST(31.0 AS FLOAT64) AS __pd
-  ),
-  STRUCT(
-    24319 AS __p,
-    CAST('2026-08-01 00:00:00' AS DATETIME) AS __lo,
-    CAST('2026-09-01 00:00:00' AS DATETIME) AS __hi,
-    CAST('2026-07-31 22:00:00+00:00' AS TIMESTAMP) AS __ps,
-    CAST('2026-08-31 22:00:00+00:00' AS TIMESTAMP) AS __pe,
-    CAST(31.0 AS FLOAT64) AS __pd
-  ),
-  STRUCT(
-    24320 AS __p,
-    CAST('2026-09-01 00:00:00' AS DATETIME) AS __lo,
-    CAST('2026-10-01 00:00:00' AS DATETIME) AS __hi,
-    CAST('2026-08-31 22:00:00+00:00' AS TIMESTAMP) AS __ps,
-    CAST('2026-09-30 22:00:00+00:00' AS TIMESTAMP) AS __pe,
-    CAST(30.0 AS FLOAT64) AS __pd
-  ),
-  STRUCT(
-    24321 AS __p,
-    CAST('2026-10-01 00:00:00' AS DATETIME) AS __lo,
-    CAST('2026-11-01 00:00:00' AS DATETIME) AS __hi,
-    CAST('2026-09-30 22:00:00+00:00' AS TIMESTAMP) AS __ps,
-    CAST('2026-10-31 23:00:00+00:00' AS TIMESTAMP) AS __pe,
-    CAST(31.0 AS FLOAT64) AS __pd
-  )
-]) AS __periods
-  ON __rows.`created_at` >= __periods.`__lo`
-  AND __rows.`created_at` < __periods.`__hi`
+FROM (
+  SELECT
+    *,
+    CASE
+      WHEN `created_at` < CAST('2025-11-01 00:00:00' AS DATETIME)
+      THEN 24309
+      WHEN `created_at` < CAST('2025-12-01 00:00:00' AS DATETIME)
+      THEN 24310
+      WHEN `created_at` < CAST('2026-01-01 00:00:00' AS DATETIME)
+      THEN 24311
+      WHEN `created_at` < CAST('2026-02-01 00:00:00' AS DATETIME)
+      THEN 24312
+      WHEN `created_at` < CAST('2026-03-01 00:00:00' AS DATETIME)
+      THEN 24313
+      WHEN `created_at` < CAST('2026-04-01 00:00:00' AS DATETIME)
+      THEN 24314
+      WHEN `created_at` < CAST('2026-05-01 00:00:00' AS DATETIME)
+      THEN 24315
+      WHEN `created_at` < CAST('2026-06-01 00:00:00' AS DATETIME)
+      THEN 24316
+      WHEN `created_at` < CAST('2026-07-01 00:00:00' AS DATETIME)
+      THEN 24317
+      WHEN `created_at` < CAST('2026-08-01 00:00:00' AS DATETIME)
+      THEN 24318
+      WHEN `created_at` < CAST('2026-09-01 00:00:00' AS DATETIME)
+      THEN 24319
+      WHEN `created_at` < CAST('2026-10-01 00:00:00' AS DATETIME)
+      THEN 24320
+      WHEN `created_at` < CAST('2026-11-01 00:00:00' AS DATETIME)
+      THEN 24321
+    END AS __p
+  FROM `carts` AS __source_rows
+  WHERE
+    `created_at` >= CAST('2025-10-01 00:00:00' AS DATETIME)
+    AND `created_at` < CAST('2026-11-01 00:00:00' AS DATETIME)
+) AS __rows
 GROUP BY
   GROUPING SETS (
-    (__periods.`__p`),
-    (__periods.`__p`, __rows.`channel`),
-    (__periods.`__p`, __rows.`device`)
+    (__rows.`__p`),
+    (__rows.`__p`, __rows.`channel`),
+    (__rows.`__p`, __rows.`device`)
   );
 
 -- source `email_sends`: 4 KPIs in 1 query (bigquery)
 -- query 1 of 1: `sent_at`, months 2025-10 to 2026-10, window period; KPIs: email_open_rate, email_click_rate, email_click_to_open_rate, email_unsubscribe_rate
 SELECT
-  __periods.`__p` AS __p,
+  __rows.`__p` AS __p,
   CASE
     WHEN GROUPING(__rows.`segment`) = 0
     THEN 'segment'
@@ -1338,125 +827,53 @@ SELECT
   SUM(CAST(__rows.`opens` AS FLOAT64)) AS __a0_5,
   SUM(CAST(__rows.`unsubscribes` AS FLOAT64)) AS __a0_6,
   SUM(CAST(__rows.`delivered` AS FLOAT64)) AS __a0_7
-FROM `email_sends` AS __rows
-JOIN UNNEST([
-  STRUCT(
-    24309 AS __p,
-    CAST('2025-10-01 00:00:00' AS DATETIME) AS __lo,
-    CAST('2025-11-01 00:00:00' AS DATETIME) AS __hi,
-    CAST('2025-09-30 22:00:00+00:00' AS TIMESTAMP) AS __ps,
-    CAST('2025-10-31 23:00:00+00:00' AS TIMESTAMP) AS __pe,
-    CAST(31.0 AS FLOAT64) AS __pd
-  ),
-  STRUCT(
-    24310 AS __p,
-    CAST('2025-11-01 00:00:00' AS DATETIME) AS __lo,
-    CAST('2025-12-01 00:00:00' AS DATETIME) AS __hi,
-    CAST('2025-10-31 23:00:00+00:00' AS TIMESTAMP) AS __ps,
-    CAST('2025-11-30 23:00:00+00:00' AS TIMESTAMP) AS __pe,
-    CAST(30.0 AS FLOAT64) AS __pd
-  ),
-  STRUCT(
-    24311 AS __p,
-    CAST('2025-12-01 00:00:00' AS DATETIME) AS __lo,
-    CAST('2026-01-01 00:00:00' AS DATETIME) AS __hi,
-    CAST('2025-11-30 23:00:00+00:00' AS TIMESTAMP) AS __ps,
-    CAST('2025-12-31 23:00:00+00:00' AS TIMESTAMP) AS __pe,
-    CAST(31.0 AS FLOAT64) AS __pd
-  ),
-  STRUCT(
-    24312 AS __p,
-    CAST('2026-01-01 00:00:00' AS DATETIME) AS __lo,
-    CAST('2026-02-01 00:00:00' AS DATETIME) AS __hi,
-    CAST('2025-12-31 23:00:00+00:00' AS TIMESTAMP) AS __ps,
-    CAST('2026-01-31 23:00:00+00:00' AS TIMESTAMP) AS __pe,
-    CAST(31.0 AS FLOAT64) AS __pd
-  ),
-  STRUCT(
-    24313 AS __p,
-    CAST('2026-02-01 00:00:00' AS DATETIME) AS __lo,
-    CAST('2026-03-01 00:00:00' AS DATETIME) AS __hi,
-    CAST('2026-01-31 23:00:00+00:00' AS TIMESTAMP) AS __ps,
-    CAST('2026-02-28 23:00:00+00:00' AS TIMESTAMP) AS __pe,
-    CAST(28.0 AS FLOAT64) AS __pd
-  ),
-  STRUCT(
-    24314 AS __p,
-    CAST('2026-03-01 00:00:00' AS DATETIME) AS __lo,
-    CAST('2026-04-01 00:00:00' AS DATETIME) AS __hi,
-    CAST('2026-02-28 23:00:00+00:00' AS TIMESTAMP) AS __ps,
-    CAST('2026-03-31 22:00:00+00:00' AS TIMESTAMP) AS __pe,
-    CAST(31.0 AS FLOAT64) AS __pd
-  ),
-  STRUCT(
-    24315 AS __p,
-    CAST('2026-04-01 00:00:00' AS DATETIME) AS __lo,
-    CAST('2026-05-01 00:00:00' AS DATETIME) AS __hi,
-    CAST('2026-03-31 22:00:00+00:00' AS TIMESTAMP) AS __ps,
-    CAST('2026-04-30 22:00:00+00:00' AS TIMESTAMP) AS __pe,
-    CAST(30.0 AS FLOAT64) AS __pd
-  ),
-  STRUCT(
-    24316 AS __p,
-    CAST('2026-05-01 00:00:00' AS DATETIME) AS __lo,
-    CAST('2026-06-01 00:00:00' AS DATETIME) AS __hi,
-    CAST('2026-04-30 22:00:00+00:00' AS TIMESTAMP) AS __ps,
-    CAST('2026-05-31 22:00:00+00:00' AS TIMESTAMP) AS __pe,
-    CAST(31.0 AS FLOAT64) AS __pd
-  ),
-  STRUCT(
-    24317 AS __p,
-    CAST('2026-06-01 00:00:00' AS DATETIME) AS __lo,
-    CAST('2026-07-01 00:00:00' AS DATETIME) AS __hi,
-    CAST('2026-05-31 22:00:00+00:00' AS TIMESTAMP) AS __ps,
-    CAST('2026-06-30 22:00:00+00:00' AS TIMESTAMP) AS __pe,
-    CAST(30.0 AS FLOAT64) AS __pd
-  ),
-  STRUCT(
-    24318 AS __p,
-    CAST('2026-07-01 00:00:00' AS DATETIME) AS __lo,
-    CAST('2026-08-01 00:00:00' AS DATETIME) AS __hi,
-    CAST('2026-06-30 22:00:00+00:00' AS TIMESTAMP) AS __ps,
-    CAST('2026-07-31 22:00:00+00:00' AS TIMESTAMP) AS __pe,
-    CAST(31.0 AS FLOAT64) AS __pd
-  ),
-  STRUCT(
-    24319 AS __p,
-    CAST('2026-08-01 00:00:00' AS DATETIME) AS __lo,
-    CAST('2026-09-01 00:00:00' AS DATETIME) AS __hi,
-    CAST('2026-07-31 22:00:00+00:00' AS TIMESTAMP) AS __ps,
-    CAST('2026-08-31 22:00:00+00:00' AS TIMESTAMP) AS __pe,
-    CAST(31.0 AS FLOAT64) AS __pd
-  ),
-  STRUCT(
-    24320 AS __p,
-    CAST('2026-09-01 00:00:00' AS DATETIME) AS __lo,
-    CAST('2026-10-01 00:00:00' AS DATETIME) AS __hi,
-    CAST('2026-08-31 22:00:00+00:00' AS TIMESTAMP) AS __ps,
-    CAST('2026-09-30 22:00:00+00:00' AS TIMESTAMP) AS __pe,
-    CAST(30.0 AS FLOAT64) AS __pd
-  ),
-  STRUCT(
-    24321 AS __p,
-    CAST('2026-10-01 00:00:00' AS DATETIME) AS __lo,
-    CAST('2026-11-01 00:00:00' AS DATETIME) AS __hi,
-    CAST('2026-09-30 22:00:00+00:00' AS TIMESTAMP) AS __ps,
-    CAST('2026-10-31 23:00:00+00:00' AS TIMESTAMP) AS __pe,
-    CAST(31.0 AS FLOAT64) AS __pd
-  )
-]) AS __periods
-  ON __rows.`sent_at` >= __periods.`__lo` AND __rows.`sent_at` < __periods.`__hi`
+FROM (
+  SELECT
+    *,
+    CASE
+      WHEN `sent_at` < CAST('2025-11-01 00:00:00' AS DATETIME)
+      THEN 24309
+      WHEN `sent_at` < CAST('2025-12-01 00:00:00' AS DATETIME)
+      THEN 24310
+      WHEN `sent_at` < CAST('2026-01-01 00:00:00' AS DATETIME)
+      THEN 24311
+      WHEN `sent_at` < CAST('2026-02-01 00:00:00' AS DATETIME)
+      THEN 24312
+      WHEN `sent_at` < CAST('2026-03-01 00:00:00' AS DATETIME)
+      THEN 24313
+      WHEN `sent_at` < CAST('2026-04-01 00:00:00' AS DATETIME)
+      THEN 24314
+      WHEN `sent_at` < CAST('2026-05-01 00:00:00' AS DATETIME)
+      THEN 24315
+      WHEN `sent_at` < CAST('2026-06-01 00:00:00' AS DATETIME)
+      THEN 24316
+      WHEN `sent_at` < CAST('2026-07-01 00:00:00' AS DATETIME)
+      THEN 24317
+      WHEN `sent_at` < CAST('2026-08-01 00:00:00' AS DATETIME)
+      THEN 24318
+      WHEN `sent_at` < CAST('2026-09-01 00:00:00' AS DATETIME)
+      THEN 24319
+      WHEN `sent_at` < CAST('2026-10-01 00:00:00' AS DATETIME)
+      THEN 24320
+      WHEN `sent_at` < CAST('2026-11-01 00:00:00' AS DATETIME)
+      THEN 24321
+    END AS __p
+  FROM `email_sends` AS __source_rows
+  WHERE
+    `sent_at` >= CAST('2025-10-01 00:00:00' AS DATETIME)
+    AND `sent_at` < CAST('2026-11-01 00:00:00' AS DATETIME)
+) AS __rows
 GROUP BY
   GROUPING SETS (
-    (__periods.`__p`),
-    (__periods.`__p`, __rows.`segment`),
-    (__periods.`__p`, __rows.`campaign`)
+    (__rows.`__p`),
+    (__rows.`__p`, __rows.`segment`),
+    (__rows.`__p`, __rows.`campaign`)
   );
 
 -- source `social_posts`: 5 KPIs in 1 query (bigquery)
 -- query 1 of 1: `posted_at`, months 2025-10 to 2026-10, window period; KPIs: social_engagement_rate, social_shares, social_reach, social_posts_per_week, social_cpc
 SELECT
-  __periods.`__p` AS __p,
+  __rows.`__p` AS __p,
   CASE WHEN GROUPING(__rows.`network`) = 0 THEN 'network' END AS __dimension,
   CASE WHEN GROUPING(__rows.`network`) = 0 THEN CAST(__rows.`network` AS STRING) END AS __member,
   AVG(
@@ -1473,118 +890,46 @@ SELECT
   COUNT(*) AS __a0_3,
   SUM(CAST(CASE WHEN __rows.`spend` > 0 THEN __rows.`spend` END AS FLOAT64)) AS __a0_4,
   SUM(CAST(CASE WHEN __rows.`spend` > 0 THEN __rows.`clicks` END AS FLOAT64)) AS __a0_5
-FROM `social_posts` AS __rows
-JOIN UNNEST([
-  STRUCT(
-    24309 AS __p,
-    CAST('2025-10-01 00:00:00' AS DATETIME) AS __lo,
-    CAST('2025-11-01 00:00:00' AS DATETIME) AS __hi,
-    CAST('2025-09-30 22:00:00+00:00' AS TIMESTAMP) AS __ps,
-    CAST('2025-10-31 23:00:00+00:00' AS TIMESTAMP) AS __pe,
-    CAST(31.0 AS FLOAT64) AS __pd
-  ),
-  STRUCT(
-    24310 AS __p,
-    CAST('2025-11-01 00:00:00' AS DATETIME) AS __lo,
-    CAST('2025-12-01 00:00:00' AS DATETIME) AS __hi,
-    CAST('2025-10-31 23:00:00+00:00' AS TIMESTAMP) AS __ps,
-    CAST('2025-11-30 23:00:00+00:00' AS TIMESTAMP) AS __pe,
-    CAST(30.0 AS FLOAT64) AS __pd
-  ),
-  STRUCT(
-    24311 AS __p,
-    CAST('2025-12-01 00:00:00' AS DATETIME) AS __lo,
-    CAST('2026-01-01 00:00:00' AS DATETIME) AS __hi,
-    CAST('2025-11-30 23:00:00+00:00' AS TIMESTAMP) AS __ps,
-    CAST('2025-12-31 23:00:00+00:00' AS TIMESTAMP) AS __pe,
-    CAST(31.0 AS FLOAT64) AS __pd
-  ),
-  STRUCT(
-    24312 AS __p,
-    CAST('2026-01-01 00:00:00' AS DATETIME) AS __lo,
-    CAST('2026-02-01 00:00:00' AS DATETIME) AS __hi,
-    CAST('2025-12-31 23:00:00+00:00' AS TIMESTAMP) AS __ps,
-    CAST('2026-01-31 23:00:00+00:00' AS TIMESTAMP) AS __pe,
-    CAST(31.0 AS FLOAT64) AS __pd
-  ),
-  STRUCT(
-    24313 AS __p,
-    CAST('2026-02-01 00:00:00' AS DATETIME) AS __lo,
-    CAST('2026-03-01 00:00:00' AS DATETIME) AS __hi,
-    CAST('2026-01-31 23:00:00+00:00' AS TIMESTAMP) AS __ps,
-    CAST('2026-02-28 23:00:00+00:00' AS TIMESTAMP) AS __pe,
-    CAST(28.0 AS FLOAT64) AS __pd
-  ),
-  STRUCT(
-    24314 AS __p,
-    CAST('2026-03-01 00:00:00' AS DATETIME) AS __lo,
-    CAST('2026-04-01 00:00:00' AS DATETIME) AS __hi,
-    CAST('2026-02-28 23:00:00+00:00' AS TIMESTAMP) AS __ps,
-    CAST('2026-03-31 22:00:00+00:00' AS TIMESTAMP) AS __pe,
-    CAST(31.0 AS FLOAT64) AS __pd
-  ),
-  STRUCT(
-    24315 AS __p,
-    CAST('2026-04-01 00:00:00' AS DATETIME) AS __lo,
-    CAST('2026-05-01 00:00:00' AS DATETIME) AS __hi,
-    CAST('2026-03-31 22:00:00+00:00' AS TIMESTAMP) AS __ps,
-    CAST('2026-04-30 22:00:00+00:00' AS TIMESTAMP) AS __pe,
-    CAST(30.0 AS FLOAT64) AS __pd
-  ),
-  STRUCT(
-    24316 AS __p,
-    CAST('2026-05-01 00:00:00' AS DATETIME) AS __lo,
-    CAST('2026-06-01 00:00:00' AS DATETIME) AS __hi,
-    CAST('2026-04-30 22:00:00+00:00' AS TIMESTAMP) AS __ps,
-    CAST('2026-05-31 22:00:00+00:00' AS TIMESTAMP) AS __pe,
-    CAST(31.0 AS FLOAT64) AS __pd
-  ),
-  STRUCT(
-    24317 AS __p,
-    CAST('2026-06-01 00:00:00' AS DATETIME) AS __lo,
-    CAST('2026-07-01 00:00:00' AS DATETIME) AS __hi,
-    CAST('2026-05-31 22:00:00+00:00' AS TIMESTAMP) AS __ps,
-    CAST('2026-06-30 22:00:00+00:00' AS TIMESTAMP) AS __pe,
-    CAST(30.0 AS FLOAT64) AS __pd
-  ),
-  STRUCT(
-    24318 AS __p,
-    CAST('2026-07-01 00:00:00' AS DATETIME) AS __lo,
-    CAST('2026-08-01 00:00:00' AS DATETIME) AS __hi,
-    CAST('2026-06-30 22:00:00+00:00' AS TIMESTAMP) AS __ps,
-    CAST('2026-07-31 22:00:00+00:00' AS TIMESTAMP) AS __pe,
-    CAST(31.0 AS FLOAT64) AS __pd
-  ),
-  STRUCT(
-    24319 AS __p,
-    CAST('2026-08-01 00:00:00' AS DATETIME) AS __lo,
-    CAST('2026-09-01 00:00:00' AS DATETIME) AS __hi,
-    CAST('2026-07-31 22:00:00+00:00' AS TIMESTAMP) AS __ps,
-    CAST('2026-08-31 22:00:00+00:00' AS TIMESTAMP) AS __pe,
-    CAST(31.0 AS FLOAT64) AS __pd
-  ),
-  STRUCT(
-    24320 AS __p,
-    CAST('2026-09-01 00:00:00' AS DATETIME) AS __lo,
-    CAST('2026-10-01 00:00:00' AS DATETIME) AS __hi,
-    CAST('2026-08-31 22:00:00+00:00' AS TIMESTAMP) AS __ps,
-    CAST('2026-09-30 22:00:00+00:00' AS TIMESTAMP) AS __pe,
-    CAST(30.0 AS FLOAT64) AS __pd
-  ),
-  STRUCT(
-    24321 AS __p,
-    CAST('2026-10-01 00:00:00' AS DATETIME) AS __lo,
-    CAST('2026-11-01 00:00:00' AS DATETIME) AS __hi,
-    CAST('2026-09-30 22:00:00+00:00' AS TIMESTAMP) AS __ps,
-    CAST('2026-10-31 23:00:00+00:00' AS TIMESTAMP) AS __pe,
-    CAST(31.0 AS FLOAT64) AS __pd
-  )
-]) AS __periods
-  ON __rows.`posted_at` >= __periods.`__lo` AND __rows.`posted_at` < __periods.`__hi`
+FROM (
+  SELECT
+    *,
+    CASE
+      WHEN `posted_at` < CAST('2025-11-01 00:00:00' AS DATETIME)
+      THEN 24309
+      WHEN `posted_at` < CAST('2025-12-01 00:00:00' AS DATETIME)
+      THEN 24310
+      WHEN `posted_at` < CAST('2026-01-01 00:00:00' AS DATETIME)
+      THEN 24311
+      WHEN `posted_at` < CAST('2026-02-01 00:00:00' AS DATETIME)
+      THEN 24312
+      WHEN `posted_at` < CAST('2026-03-01 00:00:00' AS DATETIME)
+      THEN 24313
+      WHEN `posted_at` < CAST('2026-04-01 00:00:00' AS DATETIME)
+      THEN 24314
+      WHEN `posted_at` < CAST('2026-05-01 00:00:00' AS DATETIME)
+      THEN 24315
+      WHEN `posted_at` < CAST('2026-06-01 00:00:00' AS DATETIME)
+      THEN 24316
+      WHEN `posted_at` < CAST('2026-07-01 00:00:00' AS DATETIME)
+      THEN 24317
+      WHEN `posted_at` < CAST('2026-08-01 00:00:00' AS DATETIME)
+      THEN 24318
+      WHEN `posted_at` < CAST('2026-09-01 00:00:00' AS DATETIME)
+      THEN 24319
+      WHEN `posted_at` < CAST('2026-10-01 00:00:00' AS DATETIME)
+      THEN 24320
+      WHEN `posted_at` < CAST('2026-11-01 00:00:00' AS DATETIME)
+      THEN 24321
+    END AS __p
+  FROM `social_posts` AS __source_rows
+  WHERE
+    `posted_at` >= CAST('2025-10-01 00:00:00' AS DATETIME)
+    AND `posted_at` < CAST('2026-11-01 00:00:00' AS DATETIME)
+) AS __rows
 GROUP BY
   GROUPING SETS (
-    (__periods.`__p`),
-    (__periods.`__p`, __rows.`network`)
+    (__rows.`__p`),
+    (__rows.`__p`, __rows.`network`)
   );
 
 -- source `social_followers`: 1 KPI in 1 query (bigquery)
