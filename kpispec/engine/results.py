@@ -54,7 +54,7 @@ def _target(target: Target) -> r.Target:
     )
 
 
-def _source(source: Source | None) -> r.Source | None:
+def _source(source: Source | None, engines: dict[str, str]) -> r.Source | None:
     if source is None:
         return None
     return r.Source(
@@ -67,6 +67,8 @@ def _source(source: Source | None) -> r.Source | None:
         time=source.time,
         filter=source.filter.text if source.filter else None,
         fresh_within=str(source.fresh_within) if source.fresh_within else None,
+        table=source.table,
+        engine=engines.get(source.id, "polars"),
     )
 
 
@@ -92,6 +94,8 @@ class _Builder:
         self.checked = checked
         self.project = checked.project
         self.evaluation = evaluation
+        #: source id -> the SQL engine that aggregated it (others: polars)
+        self.engines = {run.plan.source.id: run.target.dialect.name for run in evaluation.sql}
         self.freshness: dict[str, tuple[str | None, bool]] = {}  #: KPI -> (newest, stale)
 
     def split(self, kpi_id: str) -> Split:
@@ -181,7 +185,7 @@ class _Builder:
             window=str(kpi.window),
             time=kpi.time if kpi.time_set else (source.time if source else None),
             dimensions=tuple(checked.dimensions),
-            source=_source(source),
+            source=_source(source, self.engines),
             formula=kpi.formula.text.strip(),
             filter=kpi.filter.text.strip() if kpi.filter else None,
             depends_on=tuple(checked.depends),

@@ -100,7 +100,9 @@ def _source(s: Source | None) -> Json | None:
         "description": s.description,
         "path": s.path,
         "sql": s.sql,
+        "table": s.table,
         "connection": s.connection,
+        "engine": s.engine,
         "time": s.time,
         "filter": s.filter,
         "fresh_within": s.fresh_within,
@@ -284,6 +286,8 @@ def _source_in(s: Any) -> Source | None:
         s["time"],
         s["filter"],
         s["fresh_within"],
+        s["table"],
+        s["engine"],
     )
 
 

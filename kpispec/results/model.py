@@ -97,6 +97,9 @@ class Source:
     time: str | None
     filter: str | None
     fresh_within: str | None
+    table: str | None = None
+    #: who aggregated its rows: polars, or the SQL engine (duckdb, postgres, spark)
+    engine: str = "polars"
 
 
 @dataclass(frozen=True, slots=True)
