@@ -43,6 +43,7 @@ sys.path.insert(0, str(HERE.parent / "tests"))
 
 import bench_scale  # noqa: E402
 from bench_scale import Values, compare, fill, read_kpispec, run_child  # noqa: E402
+from warehouse import pg_type  # noqa: E402
 
 URL_ENV = "KPISPEC_BENCH_PG_URL"
 
@@ -93,10 +94,7 @@ def load(server: Any, data: Path) -> float:
         for table in bench_scale.TABLES:
             frame = pl.scan_parquet(data / f"{table}.parquet")
             schema = frame.collect_schema()
-            columns = ", ".join(
-                f'"{c}" {"timestamptz" if isinstance(t, pl.Datetime) else _pg_type(t)}'
-                for c, t in schema.items()
-            )
+            columns = ", ".join(f'"{c}" {pg_type(t)}' for c, t in schema.items())
             conn.execute(f'create table "{table}" ({columns})')
             total = frame.select(pl.len()).collect().item()
             with conn.cursor() as cur, cur.copy(f'copy "{table}" from stdin (format csv)') as out:
@@ -107,18 +105,6 @@ def load(server: Any, data: Path) -> float:
                     out.write(buffer.getvalue())
             conn.execute(f'analyze "{table}"')
     return time.perf_counter() - start
-
-
-def _pg_type(dtype: Any) -> str:
-    import polars as pl
-
-    if dtype == pl.Boolean:
-        return "boolean"
-    if dtype.is_integer():
-        return "bigint"
-    if dtype.is_numeric():
-        return "double precision"
-    return "text"
 
 
 def write_project(source: Path, target: Path) -> None:
@@ -184,10 +170,8 @@ def main() -> None:
         for _ in range(opts.runs):
             for n in names:
                 runs[n].append(measure(n, project, server))
-        print(
-            "\n| date | rows | runs | contender | wall | client CPU | server CPU | client peak RSS |"
-        )
-        print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+        print("\n| date | rows | runs | contender | wall | client CPU | server CPU |")
+        print("| --- | --- | --- | --- | --- | --- | --- |")
         for n in names:
 
             def med(key: str, n: str = n) -> float:

@@ -14,6 +14,7 @@ import math
 import shutil
 import subprocess
 import sys
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -381,3 +382,59 @@ def test_sql_on_the_command_line(dialect: str) -> None:
     assert done.returncode == 0, done.stderr
     assert done.stdout.replace(str(SPECS), "<specs>") == sql_text(dialect)
     assert done.stdout.count("-- source `") == 11  # every source of the example
+
+
+def test_a_spark_query_may_not_read_files_or_call_java(tmp_path: Path) -> None:
+    secret = tmp_path / "outside.parquet"
+    pl.DataFrame({"at": [datetime(2026, 10, 5)]}).write_parquet(secret)
+    root = tmp_path / "p"
+    root.mkdir()
+    (root / "kpispec.yaml").write_text(
+        "kpispec: 1\nconnections:\n  lake:\n    url: spark://local[2]\n", encoding="utf-8"
+    )
+    queries = [
+        f"select * from parquet.`{secret}`",
+        f"select * from `{secret}`",
+        f"select * from read_files('{secret}')",
+        f"select * from (select * from parquet.`{secret}`) as t",
+        "select reflect('java.lang.System', 'getProperty', 'user.home') as at",
+        "select timestamp'2026-10-05' as at; select 1 as at",
+        "insert into t select timestamp'2026-10-05' as at",
+    ]
+    for query in queries:
+        for evaluate in ("database", "local"):
+            (root / "s.yaml").write_text(
+                f"""kpispec: 1
+scorecard: {{id: s, owner: me}}
+sources:
+  - id: events
+    sql: "{query}"
+    connection: lake
+    time: at
+    evaluate: {evaluate}
+kpis:
+  - {{id: n, source: events, formula: "count(*)"}}
+""",
+                encoding="utf-8",
+            )
+            with pytest.raises(DataError) as refused:
+                kpispec.evaluate(root, as_of=AS_OF)
+            [d] = refused.value.diagnostics
+            assert d.code == "D109", (query, evaluate, d.message)
+            assert (d.loc.line, d.loc.col) == (5, 10)
+    # the same source reading a table of the session is evaluated
+    (root / "s.yaml").write_text(
+        """kpispec: 1
+scorecard: {id: s, owner: me}
+sources:
+  - id: events
+    sql: "select timestamp_ntz'2026-10-05 10:00:00' as at"
+    connection: lake
+    time: at
+kpis:
+  - {id: n, source: events, formula: "count(*)"}
+""",
+        encoding="utf-8",
+    )
+    doc = evaluate_doc(root, as_of=AS_OF, period="2026-10")
+    assert doc["scorecards"][0]["kpis"][0]["value"] == 1

@@ -535,6 +535,28 @@ def evaluate(
     ``frames`` replaces the data of sources by id (spec tests); ``spans`` fixes the periods;
     ``engine`` (default: the project's) evaluates file sources: polars, duckdb or spark.
     """
+    runs: list[SqlRun] = []  #: sources an SQL engine aggregates; closed however it ends
+    try:
+        return _evaluate(
+            checked, as_of, period, kpi_ids, frames, spans, collapse, breakdowns, engine, runs
+        )
+    finally:
+        for run in runs:
+            run.close()
+
+
+def _evaluate(
+    checked: CheckedProject,
+    as_of: date,
+    period: Period | None,
+    kpi_ids: list[str] | None,
+    frames: dict[str, pl.DataFrame] | None,
+    spans: dict[str, Span] | None,
+    collapse: bool,
+    breakdowns: bool,
+    engine: str | None,
+    runs: list[SqlRun],
+) -> Evaluation:
     project = checked.project
     tz = project.timezone
     order, kpis, evaluated, spans, by_source = planned(
@@ -542,8 +564,8 @@ def evaluate(
     )
     from kpispec.engine.sql.run import sql_run  # sqlglot, only when a run evaluates
 
-    everything: list[Lowered] = []
-    runs: list[SqlRun] = []  #: sources an SQL engine aggregates
+    everything: list[Lowered] = []  #: every source's plan, in order (for --explain)
+    plans: list[Lowered] = []  #: those Polars runs
     for source_id, source_kpis in by_source.items():
         source = project.source(source_id)
         assert source is not None
@@ -558,9 +580,8 @@ def evaluate(
             runs.append(run)
             everything.append(run.lowered)
         else:
-            everything.append(lower(logical, open_source(source, project, frame=frame)))
-    sql_plans = {id(r.lowered) for r in runs}
-    plans = [p for p in everything if id(p) not in sql_plans]
+            plans.append(lower(logical, open_source(source, project, frame=frame)))
+            everything.append(plans[-1])
     # per plan: the newest time value (for freshness), then the earliest of each time column
     fresh = {i: q for i, p in enumerate(plans) if (q := newest_query(p.opened, as_of)) is not None}
     earliest = _earliest_queries(plans)
@@ -598,14 +619,11 @@ def evaluate(
     aggregated = [(p, _aggregates(p, f)) for p, f in zip(plans, results, strict=True)]
     for run in runs:
         source = run.plan.source
-        try:
-            if source.fresh_within is not None and source.time is not None:
-                newest[source.id] = judge_freshness(run.lowered.opened, run.newest(as_of), as_of)
-            for column in dict.fromkeys(g.time for g in run.plan.groups if g.time is not None):
-                first_rows[(source.id, column)] = run.edge(column)
-            aggregated.append((run.lowered, run.aggregates()))
-        finally:
-            run.close()
+        if source.fresh_within is not None and source.time is not None:
+            newest[source.id] = judge_freshness(run.lowered.opened, run.newest(as_of), as_of)
+        for column in dict.fromkeys(g.time for g in run.plan.groups if g.time is not None):
+            first_rows[(source.id, column)] = run.edge(column)
+        aggregated.append((run.lowered, run.aggregates()))
     own: dict[str, tuple[Group, pl.DataFrame, pl.DataFrame]] = {}
     source_of: dict[str, str] = {}
     computed: dict[str, KpiValues] = {}
@@ -640,7 +658,7 @@ def evaluate(
             refs = {r: computed[r] for r in kpi.depends if r in computed}
             computed[kpi.kpi.id] = _kpi_values(kpi, mine, refs, span, tz)
     values = {k: computed[k].values for k in order if k in computed}
-    return Evaluation(as_of, evaluated, spans, values, everything, newest, firsts, runs)
+    return Evaluation(as_of, evaluated, spans, values, everything, newest, firsts, list(runs))
 
 
 def planned(

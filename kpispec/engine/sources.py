@@ -540,9 +540,9 @@ def _connect(url: str, project: Project, loc: Loc) -> tuple[str, Any]:
             real or ":memory:", read_only=real is not None, config=DUCKDB_CONFIG
         )
     if scheme in ("spark", "sc"):
-        from kpispec.engine.sql.run import spark_session
+        from kpispec.engine.sql.run import spark_master, spark_session
 
-        return "spark", spark_session(url.split("://", 1)[1] if scheme == "spark" else url)
+        return "spark", spark_session(spark_master(url))
     if scheme in ("postgresql", "postgres"):
         import psycopg
 
@@ -582,19 +582,39 @@ def _duckdb_single_select(query: str) -> str | None:
     return None
 
 
+#: Spark reads a file named in a query (``parquet.`/path```, ``read_files(...)``) and
+#: calls Java through ``reflect``: a query from the specs may do neither
+_SPARK_FILE_FORMATS = frozenset(
+    {"parquet", "csv", "json", "text", "orc", "avro", "delta", "binaryfile", "jdbc", "hive"}
+)
+_SPARK_JAVA = frozenset({"reflect", "java_method", "try_reflect"})
+
+
 def spark_single_query(query: str) -> str | None:
-    """Why a Spark SQL query is not one query that only reads, or None."""
+    """Why a Spark SQL query is not one query that reads only the session's tables, or
+    None. Spark has no read-only mode and reads any file a query names, so the query is
+    judged by its parse tree (one it cannot parse is refused, never run unjudged)."""
     import sqlglot
     from sqlglot import exp
 
     try:
         statements = sqlglot.parse(query, read="spark")
-    except sqlglot.errors.ParseError:
-        return None  # Spark's own parser says what is wrong
+    except sqlglot.errors.SqlglotError as exc:
+        return f"cannot be read as one query ({first_line(exc)})"
     if len(statements) != 1:
         return f"holds {len(statements)} statements"
-    if not isinstance(statements[0], exp.Query):
+    tree = statements[0]
+    if not isinstance(tree, exp.Query):
         return "is not a SELECT"
+    for table in tree.find_all(exp.Table):
+        if not isinstance(table.this, exp.Identifier):
+            return f"reads a table function ({table.this.sql('spark')})"
+        if table.db.lower() in _SPARK_FILE_FORMATS or "/" in table.name or ":" in table.name:
+            return f"reads a file ({table.sql('spark')})"
+    for call in tree.find_all(exp.Anonymous, exp.Func):
+        name = call.name.lower() if isinstance(call, exp.Anonymous) else call.sql_name().lower()
+        if name in _SPARK_JAVA:
+            return f"calls Java ({name})"
     return None
 
 
@@ -695,6 +715,14 @@ def connect_source(source: Source, project: Project) -> Connected:
     return Connected(kind, conn, url, secrets, conn_spec.loc)
 
 
+def query_loc(source: Source) -> Loc:
+    """Where the specs say how a source's rows are read: its sql, table or path."""
+    for key in ("sql", "table", "path"):
+        if key in source.locs:
+            return source.locs[key]
+    return source.loc
+
+
 def query_error(source: Source, kind: str, exc: Exception, secrets: list[str]) -> DataError:
     """The data error of a source's query that failed: D109 when the database refused it
     for doing more than read, else D107 with the database's own words."""
@@ -713,7 +741,7 @@ def query_error(source: Source, kind: str, exc: Exception, secrets: list[str]) -
         "D107",
         "the query failed: " + scrub(first_line(exc), secrets),
         "run the query in the database's own client to see the full error",
-        source.locs.get("sql", source.locs.get("table", source.loc)),
+        query_loc(source),
     )
 
 

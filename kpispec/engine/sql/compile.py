@@ -81,13 +81,11 @@ class RowSql(Visitor[Sql]):
         columns: Mapping[str, Column],
         source_timezone: str,
         timezone: str,
-        read: Callable[[str], exp.Expression] | None = None,
     ) -> None:
         self.dialect = dialect
         self.columns = columns
         self.source_timezone = source_timezone
         self.timezone = timezone
-        self.read = read or (lambda name: qualified(ROWS, name))
 
     # -- values ------------------------------------------------------------------------
 
@@ -108,10 +106,14 @@ class RowSql(Visitor[Sql]):
         if not node.quoted and node.name in PERIOD_COLUMNS:
             kind = Kind.NUMBER if node.name == "period_days" else Kind.TIMESTAMP
             return Sql(qualified(PERIODS, PERIOD_COLUMNS[node.name]), kind)
-        column = self.columns.get(node.name)
-        if column is None:
+        if node.name not in self.columns:
             raise CompileError(f"unknown column `{node.name}`", node)
-        return Sql(self.read(node.name), column.kind, naive=column.naive)
+        return self.column(node.name)
+
+    def column(self, name: str) -> Sql:
+        """A column of the source's rows, with its kind."""
+        column = self.columns[name]
+        return Sql(qualified(ROWS, name), column.kind, naive=column.naive)
 
     # -- conversions -------------------------------------------------------------------
 
@@ -330,13 +332,14 @@ def _ordered(late: bool) -> Callable[[RowSql, Rows], exp.Expression]:
 
 
 def _fraction(rows: Rows) -> float:
-    p = literal_number(rows.node.args[1]) if len(rows.node.args) > 1 else 0.5
-    assert p is not None
+    p = literal_number(rows.node.args[1])
+    assert p is not None  # validation: a number literal between 0 and 1
     return p
 
 
 #: aggregate -> its SQL over the argument (the filter is applied around it)
 AGGREGATES: dict[str, Callable[[RowSql, Rows], exp.Expression]] = {
+    "count": lambda c, r: _count(r),
     "sum": lambda c, r: exp.Sum(this=c.number(_arg(r))),
     "avg": lambda c, r: exp.Avg(this=c.number(_arg(r))),
     "share": lambda c, r: exp.Avg(this=c.number(_arg(r))),
@@ -360,32 +363,27 @@ def _ordered_value(c: RowSql, value: Sql) -> exp.Expression:
     return c.number(value) if value.kind in (Kind.NUMBER, Kind.BOOLEAN) else value.expr
 
 
+def _count(rows: Rows) -> exp.Expression:
+    if rows.arg is None:  # count(*)
+        return exp.Count(this=exp.Star())
+    if rows.node.distinct:
+        return exp.Count(this=exp.Distinct(expressions=[rows.arg.expr]))
+    return exp.Count(this=rows.arg.expr)
+
+
 def aggregate(c: RowSql, rows: Rows) -> exp.Expression:
     """One aggregate call over the rows it keeps (SQL's nulls; counts 0 over no rows)."""
-    node = rows.node
+    node, arg = rows.node, rows.arg
     keep: exp.Expression | None = rows.condition
     if node.name in ("first", "last"):  # the value and the time of every row it reads
-        assert rows.arg is not None
-        present = exp.Not(this=exp.Is(this=rows.arg.expr, expression=exp.Null()))
+        assert arg is not None
+        present = exp.Not(this=exp.Is(this=arg.expr, expression=exp.Null()))
         keep = present if keep is None else cast(exp.Expression, exp.and_(keep, present))
-    if node.name == "count":
-        if node.star:
-            inner: Sql = Sql(exp.Literal.number(1), Kind.NUMBER)
-        else:
-            inner = _arg(rows)
-        if keep is not None and not c.dialect.filter_clause:
-            inner = Sql(exp.Case().when(keep, inner.expr), inner.kind)
-        if node.star and (keep is None or c.dialect.filter_clause):
-            counted: exp.Expression = exp.Count(this=exp.Star())
-        elif node.distinct:
-            counted = exp.Count(this=exp.Distinct(expressions=[inner.expr]))
-        else:
-            counted = exp.Count(this=inner.expr)
-        return _filtered(c, counted, keep)
-    if keep is not None and not c.dialect.filter_clause:
-        arg = _arg(rows)
-        kept = Sql(exp.Case().when(keep, arg.expr), arg.kind, naive=arg.naive)
-        rows, keep = Rows(node, kept, None, rows.time), None
+    if keep is not None and not c.dialect.filter_clause:  # the filter inside: a CASE
+        value = exp.Literal.number(1) if arg is None else arg.expr  # count(*) counts a 1
+        kind, naive = (Kind.NUMBER, False) if arg is None else (arg.kind, arg.naive)
+        rows = Rows(node, Sql(exp.Case().when(keep, value), kind, naive=naive), None, rows.time)
+        keep = None
     return _filtered(c, AGGREGATES[node.name](c, rows), keep)
 
 

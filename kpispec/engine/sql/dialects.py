@@ -14,16 +14,10 @@ from dataclasses import dataclass
 
 from sqlglot import exp
 
-Build = Callable[..., exp.Expression]
-
 
 def _fn(name: str, *args: exp.Expression) -> exp.Expression:
     """A function call written as it is named (no dialect renames it)."""
     return exp.Anonymous(this=name, expressions=list(args))
-
-
-def _cast(value: exp.Expression, to: str) -> exp.Expression:
-    return exp.cast(value, to)
 
 
 def _within_group(x: exp.Expression, p: float) -> exp.Expression:
@@ -103,19 +97,19 @@ class Dialect:
 
     def instant(self, iso_utc: str) -> exp.Expression:
         """An instant literal, from ISO text with its UTC offset."""
-        return _cast(exp.Literal.string(iso_utc), self.instant_type)
+        return exp.cast(exp.Literal.string(iso_utc), self.instant_type)
 
     def naive(self, iso: str) -> exp.Expression:
-        return _cast(exp.Literal.string(iso), self.naive_type)
+        return exp.cast(exp.Literal.string(iso), self.naive_type)
 
     def date(self, iso: str) -> exp.Expression:
-        return _cast(exp.Literal.string(iso), "DATE")
+        return exp.cast(exp.Literal.string(iso), "DATE")
 
     def double(self, value: exp.Expression) -> exp.Expression:
-        return _cast(value, self.double_type)
+        return exp.cast(value, self.double_type)
 
     def text(self, value: exp.Expression) -> exp.Expression:
-        return _cast(value, self.text_type)
+        return exp.cast(value, self.text_type)
 
     def capabilities(self) -> dict[str, str]:
         """This dialect's row of the capability table in docs/engines.md (tested)."""

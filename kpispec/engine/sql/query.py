@@ -7,6 +7,10 @@
     WHERE <the source's filter>
     GROUP BY GROUPING SETS ((__p), (__p, <dimension>), ...)
 
+Where each period is its own window (``window: period``) and no formula reads a period
+variable, the join gives way to ``CASE WHEN <time> < <end of p> THEN p ... END AS __p``
+over the rows of the periods (much cheaper: a row is compared, not joined).
+
 The periods and their windows are computed once, in Python (:mod:`kpispec.plan.windows`),
 as the Polars engine computes them: local midnights of the project's time zone, written
 in the time column's own representation (a date, a naive timestamp in the source's zone,
@@ -33,7 +37,6 @@ from kpispec.engine.sql.compile import (
     Column,
     Rows,
     RowSql,
-    Sql,
     aggregate,
     iso_utc,
     qualified,
@@ -67,7 +70,7 @@ class Target:
         if column.kind == Kind.DATE:
             return self.dialect.date((day or _FIRST_DAY).isoformat())
         if day is None:
-            text = "0001-01-01 00:00:00"
+            text = f"{_FIRST_DAY.isoformat()} 00:00:00"
             return (
                 self.dialect.naive(text) if column.naive else self.dialect.instant(text + "+00:00")
             )
@@ -169,7 +172,7 @@ def group_query(
     selects = [p.as_("__p"), dimension.as_("__dimension"), member.as_("__member")]
     for a in group.aggregates:
         try:
-            selects.append(aggregate(c, _rows(target, c, a, time)).as_(a.column))
+            selects.append(aggregate(c, _rows(c, a, time)).as_(a.column))
         except CompileError as exc:
             error = compile_error(exc, a.kpi.kpi.formula, plan.source.id)
             if left_out is None or not isinstance(exc, Unsupported):
@@ -183,7 +186,7 @@ def group_query(
     return query.group_by(p)
 
 
-def _rows(target: Target, c: RowSql, a: Aggregate, time: str | None) -> Rows:
+def _rows(c: RowSql, a: Aggregate, time: str | None) -> Rows:
     """What an aggregate reads: its argument where the KPI's and its own filters hold."""
     call, kpi = a.call, a.kpi
     conditions = []
@@ -192,7 +195,7 @@ def _rows(target: Target, c: RowSql, a: Aggregate, time: str | None) -> Rows:
     if call.filter is not None:
         conditions.append(c.visit(call.filter).expr)
     arg = None if call.star else c.visit(call.args[0])
-    time_value = column_sql(target, time) if time is not None else None
+    time_value = c.column(time) if time is not None else None
     return Rows(call, arg, _and(conditions), time_value)
 
 
@@ -208,8 +211,3 @@ def edge_query(target: Target, column: str, *, newest_before: date | None = None
     if newest_before is not None:
         query = query.where(exp.LT(this=value, expression=target.bound(column, newest_before)))
     return query
-
-
-def column_sql(target: Target, name: str) -> Sql:
-    column = target.columns[name]
-    return Sql(qualified(ROWS, name), column.kind, naive=column.naive)

@@ -11,15 +11,15 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import polars as pl
 from sqlglot import exp
 
-from kpispec.diagnostics import DataError, Diagnostic, Loc
+from kpispec.diagnostics import DataError, Diagnostic
 from kpispec.engine.polars.scans import Lowered
 from kpispec.engine.sources import Opened, data_error, first_line, scrub
 from kpispec.engine.sql.compile import Column
@@ -29,13 +29,14 @@ from kpispec.formula.kinds import Kind
 from kpispec.periods import local_midnight, period_label
 from kpispec.plan.model import Group, SourcePlan
 from kpispec.spec.columns import polars_kind, source_format
-from kpispec.spec.model import Source
+from kpispec.spec.model import Project, Source
+
+if TYPE_CHECKING:
+    from kpispec.engine.sources import Connected
+    from kpispec.spec.checks import CheckedProject
 
 #: the name a ``sql:`` source's query has in the aggregate query (a CTE)
 SOURCE_CTE = "__source"
-#: the engines that evaluate file sources (``--engine``, ``engine:``)
-ENGINES = ("polars", "duckdb", "spark")
-
 Rows = list[tuple[Any, ...]]
 
 
@@ -47,7 +48,7 @@ class Database:
     fetch: Callable[[str], tuple[list[str], Rows]]
     columns: Callable[[str], dict[str, Any]]  #: the Polars types of a query's columns
     close: Callable[[], None]
-    views: dict[str, Any] = field(default_factory=dict)  #: Spark: registered file views
+    session: Any = None  #: Spark: the session (file sources are views registered on it)
 
 
 # -- type names of each database, as Polars types ----------------------------------------
@@ -160,9 +161,19 @@ def _postgres(conn: Any) -> Database:
     return Database(DIALECTS["postgres"], fetch, columns, conn.close)
 
 
+def spark_master(url: str | None = None) -> str:
+    """The master of a ``spark://`` or ``sc://`` connection URL; with none, the master
+    file sources run on: ``KPISPEC_SPARK_MASTER``, else ``local[2]``."""
+    if url is None:
+        return os.environ.get("KPISPEC_SPARK_MASTER", "local[2]")
+    return url.split("://", 1)[1] if url.lower().startswith("spark://") else url
+
+
 @functools.lru_cache(maxsize=4)
 def spark_session(master: str) -> Any:
     """One Spark session per master for the whole process (starting one takes seconds)."""
+    import atexit
+    import shutil
     import tempfile
 
     from pyspark.sql import SparkSession
@@ -172,6 +183,8 @@ def spark_session(master: str) -> Any:
         builder = builder.remote(master)
     else:
         work = tempfile.mkdtemp(prefix="kpispec-spark-")
+        # registered before the session starts, so it runs after Spark has stopped
+        atexit.register(shutil.rmtree, work, ignore_errors=True)
         quiet = os.path.join(work, "log4j2.properties")  # Spark's messages are not ours
         with open(quiet, "w", encoding="utf-8") as f:
             f.write(
@@ -195,9 +208,7 @@ def spark_session(master: str) -> Any:
     return builder.config("spark.sql.session.timeZone", "UTC").getOrCreate()
 
 
-def _spark(master: str) -> Database:
-    session = spark_session(master)
-
+def _spark(session: Any) -> Database:
     def fetch(sql: str) -> tuple[list[str], Rows]:
         frame = session.sql(sql)
         return list(frame.columns), [tuple(r) for r in frame.collect()]
@@ -206,7 +217,7 @@ def _spark(master: str) -> Database:
         schema = session.sql(f"SELECT * FROM ({sql}) AS __q LIMIT 0").schema
         return {f.name: polars_type(f.dataType.simpleString()) for f in schema.fields}
 
-    return Database(DIALECTS["spark"], fetch, columns, lambda: None)
+    return Database(DIALECTS["spark"], fetch, columns, lambda: None, session)
 
 
 def engine_database(engine: str) -> Database:
@@ -215,15 +226,16 @@ def engine_database(engine: str) -> Database:
         import duckdb
 
         return _duckdb(duckdb.connect(":memory:"))
-    return _spark(os.environ.get("KPISPEC_SPARK_MASTER", "local[2]"))
+    return _spark(spark_session(spark_master()))
 
 
-def connection_database(kind: str, conn: Any, url: str) -> Database:
+def connection_database(kind: str, conn: Any) -> Database:
+    """The database of an open connection (for Spark, ``conn`` is its session)."""
     if kind == "duckdb":
         return _duckdb(conn)
     if kind == "postgres":
         return _postgres(conn)
-    return _spark(url.split("://", 1)[1] if url.startswith("spark://") else url)
+    return _spark(conn)
 
 
 # -- what FROM reads --------------------------------------------------------------------
@@ -268,16 +280,14 @@ def file_rows(
             exp.PropertyEQ(this=exp.var("columns"), expression=types),
         ]
         return exp.Table(this=exp.Anonymous(this="read_csv", expressions=args))
-    assert db is not None
-    name = f"__kpispec_{source.id}_{len(db.views)}"
-    session = spark_session(os.environ.get("KPISPEC_SPARK_MASTER", "local[2]"))
+    assert db is not None and db.session is not None
     if fmt == "parquet":
-        frame = session.read.parquet(*paths)
+        frame = db.session.read.parquet(*paths)
     else:
         ddl = ", ".join(f"`{n}` {file_type('spark', t)}" for n, t in opened.schema.items())
-        frame = session.read.csv(paths, header=True, schema=ddl, sep=separator)
+        frame = db.session.read.csv(paths, header=True, schema=ddl, sep=separator)
+    name = f"__kpispec_{source.id}"  # source ids are identifiers
     frame.createOrReplaceTempView(name)
-    db.views[name] = frame
     return exp.to_table(name)
 
 
@@ -333,7 +343,6 @@ class SqlRun:
     target: Target
     cte: str | None  #: a ``sql:`` source's query, read as the CTE ``__source``
     secrets: tuple[str, ...] = ()
-    loc: Loc | None = None
 
     @property
     def plan(self) -> SourcePlan:
@@ -350,7 +359,7 @@ class SqlRun:
         return [(g, self.text(group_query(self.target, self.plan, g))) for g in self.plan.groups]
 
     def fail(self, exc: Exception) -> DataError:
-        from kpispec.engine.sources import query_error
+        from kpispec.engine.sources import query_error, query_loc
 
         error = query_error(self.plan.source, self.target.dialect.name, exc, list(self.secrets))
         [d] = error.diagnostics
@@ -363,7 +372,7 @@ class SqlRun:
             f"the {self.target.dialect.name} aggregate query failed: "
             + scrub(first_line(exc), list(self.secrets)),
             "print the query with `kpispec sql` and run it in the database's own client",
-            self.loc or source.locs.get("sql", source.locs.get("table", source.loc)),
+            query_loc(source),
         )
 
     def close(self) -> None:
@@ -457,15 +466,12 @@ class _Rows:
     rows: exp.Expression
     cte: str | None
     schema: dict[str, Any]
-    secrets: tuple[str, ...]
-    loc: Loc
 
 
-def _connection_rows(source: Source, db: Database, connected: Any) -> _Rows:
+def _connection_rows(source: Source, db: Database, connected: Connected) -> _Rows:
     from kpispec.engine.sources import check_reads, query_error
 
     dialect = db.dialect
-    loc = source.locs.get("sql", source.locs.get("table", source.loc))
     check_reads(source, connected)  # D109 for a query that would do more than read
     if source.sql is not None:
         rows: exp.Expression = exp.to_table(SOURCE_CTE)
@@ -481,12 +487,12 @@ def _connection_rows(source: Source, db: Database, connected: Any) -> _Rows:
         raise
     except Exception as exc:
         raise query_error(source, connected.kind, exc, connected.secrets) from None
-    return _Rows(rows, cte, schema, tuple(connected.secrets), loc)
+    return _Rows(rows, cte, schema)
 
 
 def sql_run(
     source: Source,
-    project: Any,
+    project: Project,
     engine: str,
     plan: Callable[[Opened], Lowered],
     dialect: str | None = None,
@@ -502,7 +508,6 @@ def sql_run(
 
     db: Database | None = None
     cte: str | None = None
-    loc: Loc | None = None
     secrets: tuple[str, ...] = ()
     if source.query is not None:
         if source.evaluate == "local" and dialect is None:
@@ -516,13 +521,13 @@ def sql_run(
             rows: exp.Expression = exp.to_table(SOURCE_CTE)
             cte = source.query
         else:
-            db = connection_database(connected.kind, connected.conn, connected.url)
+            db = connection_database(connected.kind, connected.conn)
             try:
                 found = _connection_rows(source, db, connected)
             except BaseException:
                 db.close()
                 raise
-            rows, cte, secrets, loc = found.rows, found.cte, found.secrets, found.loc
+            rows, cte, secrets = found.rows, found.cte, tuple(connected.secrets)
             opened = open_source(source, project, frame=pl.DataFrame(schema=found.schema))
     else:
         if engine == "polars" and dialect is None:
@@ -540,11 +545,11 @@ def sql_run(
         raise
     chosen = DIALECTS[dialect] if dialect is not None else db.dialect if db else DIALECTS[engine]
     target = Target(chosen, rows, columns, opened.timezone, opened.project_timezone)
-    return SqlRun(lowered, db, target, cte, secrets, loc)
+    return SqlRun(lowered, db, target, cte, secrets)
 
 
 def written(
-    checked: Any,
+    checked: CheckedProject,
     dialect: str,
     *,
     as_of: date,
@@ -562,6 +567,7 @@ def written(
     out = []
     for source_id, kpis in by_source.items():
         source = checked.project.source(source_id)
+        assert source is not None
         logical = build_plan(source, kpis, spans, checked.source_filters.get(source_id))
         run = sql_run(source, checked.project, "polars", partial(lower, logical), dialect)
         assert run is not None
