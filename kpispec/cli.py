@@ -544,6 +544,56 @@ def schema(
     typer.echo(schema_text(PROJECT_SCHEMA if project else SPEC_SCHEMA), nl=False)
 
 
+class CommentPlatform(StrEnum):
+    github = "github"
+    gitlab = "gitlab"
+
+
+@app.command()
+def comment(
+    body_file: Annotated[
+        Path,
+        typer.Argument(
+            help="The Markdown file to post (`-` reads standard input).", show_default=False
+        ),
+    ],
+    platform: Annotated[
+        CommentPlatform | None,
+        typer.Option(
+            "--platform",
+            help="github or gitlab (default: gitlab when GITLAB_CI is set, else github).",
+            show_default=False,
+        ),
+    ] = None,
+    pr: Annotated[
+        int | None,
+        typer.Option(
+            "--pr",
+            help="The pull request's (merge request's) number; default: the CI event's.",
+            show_default=False,
+        ),
+    ] = None,
+    marker: Annotated[
+        str,
+        typer.Option("--marker", help="Names the comment, so that each run updates the same one."),
+    ] = "diff",
+) -> None:
+    """Post a Markdown report as one pull-request (merge-request) comment, updated on reruns."""
+    from kpispec.comment import post_comment, read_body
+    from kpispec.diagnostics import KpispecError
+
+    try:
+        posted = post_comment(
+            read_body(body_file),
+            platform=None if platform is None else platform.value,
+            number=pr,
+            marker=marker,
+        )
+    except KpispecError as exc:
+        raise _failed(exc) from None
+    typer.echo(posted.summary(), err=True)
+
+
 def main() -> None:
     """The console script: runs the app and keeps tracebacks away from users."""
     try:
