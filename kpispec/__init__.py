@@ -1,7 +1,7 @@
 """kpispec: a declarative KPI spec language and report compiler.
 
 The API (``kpispec.validate``, ``load``, ``evaluate``, ``check``, ``test``, ``render``,
-``publish``, ``explain``, ``sql``) lives in :mod:`kpispec.api` and is imported on first use, so
+``publish``, ``explain``, ``sql``, ``diff``) lives in :mod:`kpispec.api` and is imported on first use, so
 that importing kpispec stays cheap.
 """
 
@@ -10,7 +10,18 @@ from __future__ import annotations
 from typing import Any
 
 __version__ = "0.1.0"
-_API = ("validate", "load", "evaluate", "check", "test", "render", "publish", "explain", "sql")
+_API = (
+    "validate",
+    "load",
+    "evaluate",
+    "check",
+    "test",
+    "render",
+    "publish",
+    "explain",
+    "sql",
+    "diff",
+)
 __all__ = ["DataError", "Diagnostic", "KpispecError", "SpecError", "__version__", *_API]
 
 

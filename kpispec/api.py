@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 from kpispec.diagnostics import DataError, Diagnostic, Loc, SpecError
 from kpispec.options import chosen_kpis, chosen_scorecards, parse_as_of, parse_fail_on, parse_period
-from kpispec.runs import GateRun, TestRun, Validation, spec_prefix
+from kpispec.runs import DiffRun, GateRun, TestRun, Validation, spec_prefix
 
 if TYPE_CHECKING:  # imported on use: rendering a saved document needs no spec nor engine
     from kpispec.results import Results
@@ -293,6 +293,49 @@ def explain(
     return "\n".join(parts)
 
 
+def diff(
+    path: str | Path = ".",
+    *,
+    base: str,
+    head: str | None = None,
+    as_of: str | date | None = None,
+    period: str | None = None,
+    periods: int = 2,
+    engine: str | None = None,
+    allow_outside_root: bool = False,
+) -> DiffRun:
+    """What the specs at ``head`` (a git revision; default the working tree) change against
+    ``base``: definitions, targets, values and statuses of the evaluated period and the
+    ``periods`` before it, both revisions evaluated on the same data and ``as_of``.
+
+    Raises SpecError: E008 (not a git repository), E009 (unknown revision), and
+    :class:`kpispec.diff.run.InvalidRevision` (invalid specs at one revision); DataError.
+    """
+    from kpispec.diff.run import diff as run
+    from kpispec.spec.load import existing
+    from kpispec.spec.project import find_layout
+
+    if periods < 0:
+        raise SpecError(
+            [
+                Diagnostic(
+                    "E001",
+                    f"--periods cannot be {periods}",
+                    Loc("<command line>"),
+                    "write --periods 0 for the evaluated period alone, or more to go back",
+                )
+            ]
+        )
+    parse_period(period)  # a wrong --period is reported before git is asked anything
+    day = parse_as_of(as_of)
+    root = find_layout(existing(path)).root
+    compared, loaded = run(
+        path, base, head, as_of=day, period=period, periods=periods, engine=engine,
+        allow_outside_root=allow_outside_root,
+    )  # fmt: skip
+    return DiffRun(compared, spec_prefix(root), loaded)
+
+
 def sql(
     project: Loaded,
     dialect: str,
@@ -318,12 +361,14 @@ def sql(
 
 __all__ = [
     "DataError",
+    "DiffRun",
     "GateRun",
     "SpecError",
     "TestRun",
     "Validation",
     "check",
     "chosen_scorecards",
+    "diff",
     "evaluate",
     "explain",
     "load",

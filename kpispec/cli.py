@@ -400,6 +400,128 @@ def check(
     raise typer.Exit(EXIT_OK if run.passed else EXIT_FAILED)
 
 
+class DiffFormat(StrEnum):
+    text = "text"
+    markdown = "markdown"
+    github = "github"
+    json = "json"
+
+
+@app.command()
+def diff(
+    path: PathArg = Path("."),
+    base: Annotated[
+        str,
+        typer.Option(
+            "--base",
+            help="The git revision to compare with: a branch, a tag or a commit.",
+            show_default=False,
+        ),
+    ] = "",
+    head: Annotated[
+        str | None,
+        typer.Option(
+            "--head",
+            help="The revision to compare (default: the working tree).",
+            show_default=False,
+        ),
+    ] = None,
+    format: Annotated[
+        DiffFormat, typer.Option("--format", "-f", help="text, markdown, github or json.")
+    ] = DiffFormat.text,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output", "-o", help="Write to this file (atomically) instead of standard output."
+        ),
+    ] = None,
+    markdown: Annotated[
+        Path | None,
+        typer.Option("--markdown", help="Also write the Markdown report (a PR comment) here."),
+    ] = None,
+    json_file: Annotated[
+        Path | None, typer.Option("--json", help="Also write the JSON document here.")
+    ] = None,
+    periods: Annotated[
+        int,
+        typer.Option("--periods", help="Compare this many periods before the evaluated one too."),
+    ] = 2,
+    fail_on: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--fail-on",
+            help="Exit 1 when the diff holds this: flip, definition or target (repeatable).",
+            show_default=False,
+        ),
+    ] = None,
+    as_of: AsOf = None,
+    period: PeriodOpt = None,
+    engine: EngineOpt = None,
+    allow_outside_root: AllowOutside = False,
+) -> None:
+    """What a change of the specs does: definitions, targets, values and status flips."""
+    from kpispec import api
+    from kpispec.diagnostics import KpispecError
+    from kpispec.diff.run import InvalidRevision
+    from kpispec.runs import DIFF_FAILURES
+
+    if not base:
+        raise _usage_error("--base is missing", "name the revision to compare with: --base main")
+    kinds = [k.strip() for item in fail_on or [] for k in item.split(",") if k.strip()]
+    for kind in kinds:
+        if kind not in DIFF_FAILURES:
+            raise _usage_error(
+                f"--fail-on cannot be {kind!r}", "write --fail-on flip, definition or target"
+            )
+    try:
+        run = api.diff(
+            path, base=base, head=head, as_of=as_of, period=period, periods=periods,
+            engine=engine.value if engine else None, allow_outside_root=allow_outside_root,
+        )  # fmt: skip
+    except InvalidRevision as exc:
+        _print_diagnostics(exc.diagnostics, exc.sources)
+        typer.echo(
+            f"invalid specs at the {exc.side} revision ({exc.revision.label}): "
+            "fix them, then run kpispec diff again",
+            err=True,
+        )
+        raise typer.Exit(EXIT_INVALID) from None
+    except KpispecError as exc:
+        raise _failed(exc) from None
+    written = [(markdown, "markdown", "--markdown"), (json_file, "json", "--json")]
+    if output is not None:
+        written.append((output, format.value, "-o"))
+    for file, kind, option in written:
+        if file is not None:
+            if run.head is None:
+                from kpispec.outputs import write_file
+
+                write_file(file, run.render(kind), root=Path("."), allow_outside_root=True,
+                           option=option)  # fmt: skip
+            else:
+                _write_output(file, run.render(kind), run.head, allow_outside_root, option)
+    if output is None:
+        if format is DiffFormat.text:
+            from rich.console import Console
+
+            from kpispec.diff import text
+
+            text.render(run.diff, Console())
+        else:
+            typer.echo(run.render(format.value), nl=False)
+    from kpispec.runs import append_step_summary
+
+    warning = append_step_summary(lambda: run.render("markdown"))
+    if warning is not None:
+        typer.echo(warning, err=True)
+    failed = run.failed(kinds)
+    if failed:
+        typer.echo(
+            f"kpispec diff: the change holds {', '.join(failed)} changes (--fail-on)", err=True
+        )
+    raise typer.Exit(EXIT_FAILED if failed else EXIT_OK)
+
+
 @app.command()
 def build(
     path: PathArg = Path("."),

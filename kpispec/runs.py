@@ -16,9 +16,11 @@ from kpispec.diagnostics import Diagnostic, format_text
 from kpispec.escaping import one_line
 
 if TYPE_CHECKING:
+    from kpispec.diff.model import Diff
     from kpispec.engine.spectests import Outcome
     from kpispec.gate.verdict import Verdict
     from kpispec.results import Results
+    from kpispec.spec.load import Loaded
 
 #: The formats of ``kpispec check``.
 CHECK_FORMATS = ("text", "json", "junit", "github", "markdown")
@@ -96,15 +98,67 @@ class GateRun:
 
     def append_step_summary(self) -> str | None:
         """Append the Markdown summary to ``$GITHUB_STEP_SUMMARY`` if set; a warning if not possible."""
-        summary = os.environ.get("GITHUB_STEP_SUMMARY")
-        if not summary:
-            return None
-        try:  # appended, never overwritten: other steps write there too
-            with open(summary, "a", encoding="utf-8") as handle:
-                handle.write(self.render("markdown") + "\n")
-        except OSError as exc:
-            return f"warning: cannot append to GITHUB_STEP_SUMMARY: {exc.strerror or exc}"
+        return append_step_summary(lambda: self.render("markdown"))
+
+
+def append_step_summary(markdown: Callable[[], str]) -> str | None:
+    """Append Markdown to ``$GITHUB_STEP_SUMMARY`` when it is set (rendered only then);
+    a warning when it cannot be written."""
+    summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if not summary:
         return None
+    try:  # appended, never overwritten: other steps write there too
+        with open(summary, "a", encoding="utf-8") as handle:
+            handle.write(markdown() + "\n")
+    except OSError as exc:
+        return f"warning: cannot append to GITHUB_STEP_SUMMARY: {exc.strerror or exc}"
+    return None
+
+
+#: The formats of ``kpispec diff``.
+DIFF_FORMATS = ("text", "markdown", "github", "json")
+#: What ``kpispec diff --fail-on`` can name.
+DIFF_FAILURES = ("flip", "definition", "target")
+
+
+@dataclass(frozen=True)
+class DiffRun:
+    """What ``kpispec diff`` found, and every format of it."""
+
+    diff: Diff
+    prefix: str  #: the project root relative to the CI workspace, for file names
+    head: Loaded | None = None  #: the project at the head, whose files an output must spare
+
+    def failed(self, fail_on: list[str]) -> list[str]:
+        """The kinds of change named in ``fail_on`` that the diff holds."""
+        h = self.diff.headline
+        found = {
+            "flip": h.flips > 0,
+            "definition": h.changed + h.indirect + h.added + h.removed > 0,
+            "target": h.targets > 0,
+        }
+        return [kind for kind in fail_on if found[kind]]
+
+    def render(self, format: str, width: int = 120) -> str:
+        """The diff in one of :data:`DIFF_FORMATS` (``text`` as plain text of ``width``)."""
+        from kpispec.diff import codec, github, markdown
+
+        if format == "text":
+            import io
+
+            from rich.console import Console
+
+            from kpispec.diff import text
+
+            buffer = io.StringIO()
+            text.render(self.diff, Console(file=buffer, width=width, color_system=None))
+            return buffer.getvalue()
+        formats: dict[str, Callable[[], str]] = {
+            "markdown": lambda: markdown.render(self.diff),
+            "github": lambda: github.render(self.diff, self.prefix),
+            "json": lambda: codec.to_json(self.diff),
+        }
+        return formats[format]()
 
 
 @dataclass(frozen=True)

@@ -801,3 +801,110 @@ def test_ours_means_the_marker_as_the_whole_first_line() -> None:
     assert not is_ours(f"report\n{MARKER}")
     assert with_marker(f"{MARKER}\r\nkept") == f"{MARKER}\r\nkept"
     assert with_marker("") == f"{MARKER}\n"
+
+
+# ------------------------------------------------------------------ the action's diff mode
+
+
+def _action_step(step_id_or_name: str) -> dict[str, Any]:
+    import yaml
+
+    doc = yaml.safe_load((ROOT / "action.yml").read_text(encoding="utf-8"))
+    for step in doc["runs"]["steps"]:
+        if step_id_or_name in (step.get("id"), step.get("name")):
+            return dict(step)
+    raise AssertionError(step_id_or_name)
+
+
+def _run_step(step: dict[str, Any], cwd: Path, values: dict[str, str], env: dict[str, str]) -> Run:
+    """A run step of action.yml run by bash as the runner would: each env value is one
+    expression, looked up in ``values`` (inputs, github context, step outputs)."""
+    import re
+
+    import yaml
+
+    doc = yaml.safe_load((ROOT / "action.yml").read_text(encoding="utf-8"))
+    inputs = {name: str(spec.get("default", "")) for name, spec in doc["inputs"].items()}
+    full = {f"inputs.{k}": v for k, v in inputs.items()} | values
+    step_env = {}
+    for name, expression in step.get("env", {}).items():
+        match = re.fullmatch(r"\$\{\{\s*([\w.-]+)\s*\}\}", str(expression))
+        assert match, expression
+        step_env[name] = full.get(match.group(1), "")
+    bin_dir = str(Path(sys.executable).parent)
+    result = subprocess.run(
+        ["bash", "-eo", "pipefail", "-c", step["run"]],
+        cwd=cwd,
+        env=clean_env(**env, **step_env, PATH=f"{bin_dir}{os.pathsep}{os.environ['PATH']}"),
+        capture_output=True,
+        timeout=120,
+    )
+    return Run(result.returncode, result.stdout.decode(), result.stderr.decode())
+
+
+def test_the_actions_diff_mode_comments_once_then_updates(api: Api, tmp_path: Path) -> None:
+    from test_diff import AS_OF, commit, edit, git, make_repo
+
+    repo = make_repo(tmp_path)
+    base = git(repo, "rev-parse", "HEAD").strip()
+    git(repo, "checkout", "-q", "-b", "feature")
+    edit(repo, "scorecards/shop.yaml", "min: 100", "min: 70")
+    commit(repo, "lower the revenue target")
+    event = tmp_path / "event.json"
+    event.write_text(json.dumps({"pull_request": {"number": 7}}), encoding="utf-8")
+    summary = tmp_path / "summary.md"
+    outputs = tmp_path / "outputs.txt"
+    values = {
+        "inputs.mode": "diff",
+        "inputs.as-of": AS_OF,
+        "inputs.periods": "0",
+        "inputs.token": TOKEN,
+        "github.event.pull_request.base.sha": base,
+        "github.event_name": "pull_request",
+    }
+    env = {
+        **github_env(api),
+        "GITHUB_EVENT_PATH": str(event),
+        "GITHUB_STEP_SUMMARY": str(summary),
+        "GITHUB_OUTPUT": str(outputs),
+        "RUNNER_TEMP": str(tmp_path),
+    }
+    env.pop("GITHUB_TOKEN")  # the action passes the token input to the step itself
+
+    def run_both() -> tuple[Run, Run]:
+        outputs.write_text("", encoding="utf-8")
+        diffed = _run_step(_action_step("diff"), repo, values, env)
+        body = dict(line.split("=", 1) for line in outputs.read_text().splitlines() if line)
+        posted = _run_step(
+            _action_step("Comment on the pull request"),
+            repo,
+            {**values, "steps.diff.outputs.body": body["body"]},
+            env,
+        )
+        return diffed, posted
+
+    diffed, posted = run_both()
+    assert diffed.code == 0, diffed.err
+    assert "title=KPI Revenue%3A missed → met in 2026-10" in diffed.out
+    assert posted.code == 0, posted.err
+    assert posted.err.startswith("created comment ")
+    (created,) = api.comments(GITHUB_THREAD)
+    assert created["body"].startswith("<!-- kpispec:diff -->\n## KPI diff: ")
+    assert "❌ missed → ✅ met" in created["body"]
+    assert created["body"] in summary.read_text(encoding="utf-8")
+    assert [r.headers["authorization"] for r in api.writes()] == [f"Bearer {TOKEN}"]
+
+    edit(repo, "scorecards/shop.yaml", "min: 70", "min: 60")
+    commit(repo, "lower it more")
+    diffed, posted = run_both()
+    assert diffed.code == 0 and posted.code == 0, (diffed.err, posted.err)
+    assert posted.err.startswith(f"updated comment {created['id']} ")
+    (updated,) = api.comments(GITHUB_THREAD)
+    assert "≥ 60" in updated["body"]
+    assert [r.method for r in api.writes()] == ["POST", "PATCH"]
+
+    # check mode leaves both steps idle; a mode that is neither fails the check step
+    idle = _run_step(_action_step("diff"), repo, {**values, "inputs.mode": "check"}, env)
+    assert idle.code == 0 and idle.out == ""
+    wrong = _run_step(_action_step("check"), repo, {**values, "inputs.mode": "dif"}, env)
+    assert wrong.code == 2 and "must be check or diff" in wrong.out

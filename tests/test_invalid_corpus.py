@@ -52,7 +52,7 @@ UNREACHABLE = {
 
 #: Codes about the command line, not about spec files (an invalid --as-of, --period, ...,
 #: or the settings `kpispec comment` needs: tests/test_comment.py).
-COMMAND_LINE = {"E001", "E002", "E003", "E004", "E005", "E006", "E010"}
+COMMAND_LINE = {"E001", "E002", "E003", "E004", "E005", "E006", "E008", "E009", "E010"}
 
 #: Codes about a saved results document, not a spec file (tests/test_layering.py).
 RESULTS_DOCUMENT = {"E007"}

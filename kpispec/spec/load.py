@@ -18,6 +18,7 @@ from kpispec.spec.checks import CheckedProject, check_project
 from kpispec.spec.loader import Document, LoadError, display_name, load_document
 from kpispec.spec.project import find_layout, spec_files
 from kpispec.spec.schema import PROJECT_SCHEMA, SPEC_SCHEMA, validate_document
+from kpispec.spec.tree import SpecTree
 
 
 @dataclass
@@ -65,14 +66,17 @@ def load(
     data: bool = True,
     allow_outside_root: bool = False,
     strict: bool = False,
+    tree: SpecTree | None = None,
 ) -> Loaded:
+    """Load the project of ``path``; with ``tree``, its spec files as ``tree`` holds them
+    (a git revision) while data files are still read from the working tree."""
     path = existing(path)
-    layout = find_layout(path)
+    layout = find_layout(path) if tree is None else tree.layout()
     diagnostics: list[Diagnostic] = []
     texts: dict[str, str] = {}
 
     def read(file: Path, schema_name: str) -> Document | None:
-        if not allow_outside_root:
+        if tree is None and not allow_outside_root:
             refused = outside_root(
                 "spec file",
                 [file],
@@ -85,7 +89,10 @@ def load(
                 diagnostics.append(refused)
                 return None
         try:
-            doc = load_document(file, display_name(file))
+            if tree is None:
+                doc = load_document(file, display_name(file))
+            else:
+                doc = load_document(file, tree.name(file), raw=tree.read(file))
         except LoadError as exc:
             diagnostics.append(exc.diagnostic)
             return None
@@ -106,7 +113,11 @@ def load(
     project_doc = read(layout.project_file, PROJECT_SCHEMA) if layout.project_file else None
     project = build_project(layout.root, project_doc)
     project.allow_outside_root = allow_outside_root
-    files = spec_files(layout, project.specs)
+    files = (
+        spec_files(layout, project.specs)
+        if tree is None
+        else tree.spec_files(layout, project.specs)
+    )
     chosen = layout.selection
     if (
         chosen is not None
@@ -121,7 +132,8 @@ def load(
             where = project.locs.get("specs", Loc(project.name, 1, 1))
         else:
             message = "no spec files found below the project root"
-            where = Loc(display_name(layout.project_file or layout.root))
+            shown = layout.project_file or layout.root
+            where = Loc(display_name(shown) if tree is None else tree.name(shown))
         diagnostics.append(
             Diagnostic(
                 "E413",

@@ -248,14 +248,7 @@ def read_text(path: Path, name: str) -> str:
     try:
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
-            raise LoadError(
-                Diagnostic(
-                    "E101",
-                    f"file is {size:,} bytes; spec files may be at most {MAX_FILE_BYTES:,} bytes",
-                    Loc(name),
-                    "split the scorecard into several files, or keep data out of specs",
-                )
-            )
+            raise too_large(size, name)
         raw = path.read_bytes()
     except OSError as exc:
         raise LoadError(
@@ -266,6 +259,22 @@ def read_text(path: Path, name: str) -> str:
                 "check the path and its permissions",
             )
         ) from None
+    return decode_text(raw, name)
+
+
+def too_large(size: int, name: str) -> LoadError:
+    return LoadError(
+        Diagnostic(
+            "E101",
+            f"file is {size:,} bytes; spec files may be at most {MAX_FILE_BYTES:,} bytes",
+            Loc(name),
+            "split the scorecard into several files, or keep data out of specs",
+        )
+    )
+
+
+def decode_text(raw: bytes, name: str) -> str:
+    """The text of a spec file's bytes; binary and non-UTF-8 bytes are refused (E102)."""
     if b"\x00" in raw:
         at = raw.index(b"\x00")
         line = raw.count(b"\n", 0, at) + 1
@@ -512,10 +521,16 @@ class _Builder:
             yield item
 
 
-def load_document(path: Path, name: str | None = None) -> Document:
-    """Load one YAML file. Raises :class:`LoadError` with a positioned diagnostic."""
+def load_document(path: Path, name: str | None = None, raw: bytes | None = None) -> Document:
+    """Load one YAML file (or its ``raw`` bytes, read elsewhere, e.g. from a git revision).
+    Raises :class:`LoadError` with a positioned diagnostic."""
     name = name or display_name(path)
-    text = read_text(path, name)
+    if raw is None:
+        text = read_text(path, name)
+    elif len(raw) > MAX_FILE_BYTES:
+        raise too_large(len(raw), name)
+    else:
+        text = decode_text(raw, name)
     doc = Document(path=path, name=name, text=text, data=None)
     return parse_document(doc)
 

@@ -1,0 +1,122 @@
+"""``diff --format github``: annotations on the changed spec lines of the head.
+
+A status flip for the worse is a ``::warning`` on the line of the KPI's target; every
+other change is a ``::notice`` on the line it changed (a field, the KPI, its target).
+GitHub shows ten annotations of each kind per step: ten are written, the rest summed up.
+"""
+
+from __future__ import annotations
+
+from kpispec.diagnostics import github_command
+from kpispec.diff import describe as d
+from kpispec.diff.model import Diff, Kind, KpiChange
+
+MAX_PER_KIND = 10
+
+
+def _impact_words(kpi: KpiChange) -> str:
+    last = kpi.impact[-1] if kpi.impact else None
+    if last is None:
+        return ""
+    fmt = kpi.format
+    if not last.moved:
+        return f" Value {last.period}: {d.value(fmt, last.head)} (unchanged)."
+    return (
+        f" Value {last.period}: {d.value(fmt, last.base)} → {d.value(fmt, last.head)} "
+        f"({d.difference(fmt, last)}, {d.relative(fmt, last)})."
+    )
+
+
+def _annotations(diff: Diff, root: str) -> list[tuple[str, str]]:
+    out: list[tuple[str, str]] = []
+    for kpi in diff.kpis:
+        file = f"{root}{kpi.file}"
+        for flip in kpi.flips:
+            fmt = kpi.format
+            kind = "warning" if d.worse(flip) else "notice"
+            message = (
+                f"{kpi.name} {flip.period}: {d.flip_words(flip)}; value "
+                f"{d.pair(d.value(fmt, flip.base_value), d.value(fmt, flip.head_value))}, target "
+                f"{d.pair(d.bound(fmt, flip.base_bound), d.bound(fmt, flip.head_bound))}"
+            )
+            out.append(
+                (
+                    kind,
+                    github_command(
+                        kind,
+                        message,
+                        file=file,
+                        line=kpi.target_line or kpi.line,
+                        title=f"KPI {kpi.name}: {d.flip_words(flip)} in {flip.period}",
+                    ),
+                )
+            )
+        if kpi.kind is Kind.REMOVED:
+            message = f"{kpi.name} ({kpi.id}) is removed from scorecard {kpi.scorecard}"
+            out.append(
+                ("notice", github_command("notice", message, title=f"KPI {kpi.name} removed"))
+            )
+            continue
+        if kpi.kind is Kind.ADDED:
+            side = kpi.head
+            value = (
+                f": {d.value(kpi.format, side.value)} in {side.period} ({side.status.words})"
+                if side
+                else ""
+            )
+            message = f"new KPI {kpi.name} ({kpi.id}){value}"
+            out.append(
+                (
+                    "notice",
+                    github_command(
+                        "notice", message, file=file, line=kpi.line, title=f"KPI {kpi.name} added"
+                    ),
+                )
+            )
+            continue
+        for field in kpi.fields:
+            message = f"{field.field}: {field.base or '(none)'} → {field.head or '(none)'}."
+            out.append(
+                (
+                    "notice",
+                    github_command(
+                        "notice",
+                        message + _impact_words(kpi),
+                        file=file,
+                        line=field.line or kpi.line,
+                        title=f"KPI {kpi.name}: {field.field} changed",
+                    ),
+                )
+            )
+        if kpi.because:
+            message = f"changed because {'; '.join(kpi.because)}." + _impact_words(kpi)
+            out.append(
+                (
+                    "notice",
+                    github_command(
+                        "notice",
+                        message,
+                        file=file,
+                        line=kpi.line,
+                        title=f"KPI {kpi.name} changed indirectly",
+                    ),
+                )
+            )
+    return out
+
+
+def render(diff: Diff, root: str = "") -> str:
+    annotations = _annotations(diff, root)
+    lines = []
+    for kind in ("warning", "notice"):
+        items = [text for k, text in annotations if k == kind]
+        lines.extend(items[:MAX_PER_KIND])
+        if len(items) > MAX_PER_KIND:
+            rest = len(items) - MAX_PER_KIND
+            lines.append(
+                github_command(
+                    kind,
+                    f"and {rest} more change{'' if rest == 1 else 's'} (kpispec diff lists them all)",
+                )
+            )
+    return "\n".join(lines) + ("\n" if lines else "")
