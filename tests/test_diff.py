@@ -584,3 +584,48 @@ def test_a_name_change_alone_is_metadata_and_evaluates_nothing(tmp_path: Path) -
     assert orders["base"] is None and orders["head"] is None and orders["impact"] == []
     assert data["headline"]["changed"] == 0  # type: ignore[index]
     assert diff(repo, "--base", "main", "--fail-on", "definition").returncode == 0
+
+
+# ------------------------------------------------------------------ files and names from a pull request
+
+
+def test_a_symlinked_spec_at_a_revision_is_not_followed(tmp_path: Path) -> None:
+    secret = tmp_path / "secret.yaml"
+    secret.write_text("kpispec: 1\nscorecard: {id: stolen, title: SECRET-TEXT}\n", encoding="utf-8")
+    repo = make_repo(tmp_path)
+    (repo / "scorecards" / "stolen.yaml").symlink_to(secret)
+    commit(repo, "a symlink out of the project")
+    (repo / "scorecards" / "stolen.yaml").unlink()
+    done = diff(repo, "--base", "HEAD")
+    assert done.returncode == 2, done.stderr
+    assert "HEAD:scorecards/stolen.yaml" in done.stderr
+    assert "symlink is not followed" in done.stderr
+    assert "SECRET-TEXT" not in done.stderr + done.stdout
+
+
+def test_a_data_path_out_of_the_project_at_the_base_is_refused(tmp_path: Path) -> None:
+    outside = tmp_path / "outside.csv"
+    outside.write_text(ORDERS, encoding="utf-8")
+    repo = make_repo(tmp_path)
+    edit(repo, "scorecards/shop.yaml", "path: ../data/orders.csv", f"path: {outside}")
+    commit(repo, "read a file outside")
+    edit(repo, "scorecards/shop.yaml", f"path: {outside}", "path: ../data/orders.csv")
+    done = diff(repo, "--base", "HEAD")
+    assert done.returncode == 2, done.stderr
+    assert "E410" in done.stderr and "HEAD:scorecards/shop.yaml" in done.stderr
+
+
+def test_names_cannot_write_workflow_commands_or_markup(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path)
+    evil = "Revenue\\n::error file=evil.yaml,line=1::pwned"
+    edit(repo, "scorecards/shop.yaml", "    name: Revenue\n", f'    name: "{evil}"\n')
+    commit(repo, "an evil name")
+    edit(repo, "scorecards/shop.yaml", "min: 100", "min: 70")
+    for format in ("text", "markdown", "github", "json"):
+        done = diff(repo, "--base", "HEAD", "--format", format)
+        assert done.returncode == 0, done.stderr
+        lines = done.stdout.splitlines()
+        assert not any(line.lstrip().startswith("::error") for line in lines), format
+        if format == "github":
+            assert all(line.startswith("::notice ") for line in lines), lines
+            assert "Revenue%0A::error file=evil.yaml" in done.stdout
