@@ -74,12 +74,14 @@ def evaluated_periods(kpis: list[Kpi], as_of: date, period: Period | None) -> di
     return out
 
 
-def spans_for(kpis: list[Kpi], evaluated: dict[str, Period], history: int) -> dict[str, Span]:
-    """Periods to compute per grain: the history, a year earlier, and baseline periods."""
+def spans_for(kpis: list[Kpi], evaluated: dict[str, Period]) -> dict[str, Span]:
+    """Periods to compute per grain: the longest history of its KPIs, a year earlier, and
+    baseline periods."""
     from kpispec.periods import parse_label
 
     spans: dict[str, Span] = {}
     for grain, period in evaluated.items():
+        history = max((k.history for k in kpis if str(k.grain) == grain), default=1)
         first = min(
             period.shift(-(history - 1)).index, year_earlier(period).index, period.index - 1
         )
@@ -139,10 +141,16 @@ def _grid(frame: pl.DataFrame, group: Group, tz: str) -> pl.DataFrame:
 
 
 def _empty(group: Group, tz: str) -> pl.DataFrame:
-    """A group's aggregates over no rows, per period: counts 0, everything else null."""
+    """A group's aggregates over no rows, per period: counts 0, everything else null; each
+    row is its period's total (``__dimension`` null), as ``total()`` reads it."""
     return spine(group.span, tz).with_columns(
-        pl.lit(0 if a.is_count else None, pl.Int64 if a.is_count else pl.Float64).alias(a.column)
-        for a in group.aggregates
+        pl.lit(None, pl.String).alias("__dimension"),
+        *(
+            pl.lit(0 if a.is_count else None, pl.Int64 if a.is_count else pl.Float64).alias(
+                a.column
+            )
+            for a in group.aggregates
+        ),
     )
 
 
@@ -280,7 +288,7 @@ def _kpi_values(
         ]
         frame = pl.concat([keys, *member_keys], how="vertical_relaxed").unique(maintain_order=True)
         frame = frame.join(periods, on="__p", how="left")
-        nothing = periods
+        nothing = periods.with_columns(pl.lit(None, pl.String).alias("__dimension"))
     else:
         frame = own[1].lazy()
         nothing = own[2].lazy()
@@ -527,7 +535,7 @@ def evaluate(
     frames: dict[str, pl.DataFrame] | None = None,
     spans: dict[str, Span] | None = None,
     collapse: bool = False,
-    breakdowns: bool = True,
+    breakdowns: bool | frozenset[str] = True,
     engine: str | None = None,
 ) -> Evaluation:
     """Compute the values of ``kpi_ids`` (default all) and of every KPI they reference.
@@ -553,7 +561,7 @@ def _evaluate(
     frames: dict[str, pl.DataFrame] | None,
     spans: dict[str, Span] | None,
     collapse: bool,
-    breakdowns: bool,
+    breakdowns: bool | frozenset[str],
     engine: str | None,
     runs: list[SqlRun],
 ) -> Evaluation:
@@ -667,7 +675,7 @@ def planned(
     period: Period | None,
     kpi_ids: list[str] | None,
     spans: dict[str, Span] | None = None,
-    breakdowns: bool = True,
+    breakdowns: bool | frozenset[str] = True,
 ) -> tuple[
     list[str], list[CheckedKpi], dict[str, Period], dict[str, Span], dict[str, list[CheckedKpi]]
 ]:
@@ -677,10 +685,11 @@ def planned(
     needed = _with_dependencies(checked, wanted)
     order = [k for k in checked.order if k in needed]
     kpis = [checked.kpis[k] for k in order]
-    if not breakdowns:  # totals only: the dimension columns need not exist
-        kpis = [replace(k, dimensions=[]) for k in kpis]
+    if breakdowns is not True:  # totals only, or those dimensions: the others need not exist
+        keep = frozenset() if breakdowns is False else breakdowns
+        kpis = [replace(k, dimensions=[d for d in k.dimensions if d in keep]) for k in kpis]
     evaluated = evaluated_periods([k.kpi for k in kpis], as_of, period)
-    spans = spans or spans_for([k.kpi for k in kpis], evaluated, checked.project.history)
+    spans = spans or spans_for([k.kpi for k in kpis], evaluated)
     by_source: dict[str, list[CheckedKpi]] = {}
     for kpi in kpis:
         if kpi.kpi.source and kpi.formula and kpi.formula.aggregates:

@@ -149,7 +149,7 @@ class _Builder:
             return None if first is not None and p.index < first else value_of(p)
 
         finals = resolve(kpi, compared)
-        history = [period.shift(-i) for i in reversed(range(project.history))]
+        history = [period.shift(-i) for i in reversed(range(kpi.history))]
         series = []
         for p in history:
             in_force = bound_for(p, finals) if finals is not None else None

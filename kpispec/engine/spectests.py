@@ -238,7 +238,7 @@ def run_test(
                 period=period,
                 kpi_ids=[kpi.kpi.id],
                 frames=frames,
-                breakdowns=False,
+                breakdowns=_breakdowns(test),
             )
         else:
             first = _first_day(frames, checked) or as_of
@@ -254,14 +254,20 @@ def run_test(
                 frames=frames,
                 spans=spans,
                 collapse=True,
-                breakdowns=False,
+                breakdowns=_breakdowns(test),
             )
     except DataError as exc:
         return Outcome(
             test, False, None, "the KPI could not be evaluated on the test rows", exc.diagnostics
         )
     values = evaluation.values[kpi.kpi.id]
-    total = values.filter(pl.col("__dimension").is_null() & (pl.col("__p") == period.index))
+    if test.member is None:
+        row = pl.col("__dimension").is_null()
+    else:
+        dimension, member = test.member
+        at = pl.col("__member").is_null() if member is None else pl.col("__member") == member
+        row = (pl.col("__dimension") == dimension) & at
+    total = values.filter(row & (pl.col("__p") == period.index))
     actual = total[VALUE].item() if total.height else None
     expect = test.expect
     if expect is None:
@@ -272,6 +278,12 @@ def run_test(
         )
     message = "" if passed else f"expected {_show(expect)}, got {_show(actual)}"
     return Outcome(test, passed, actual, message, [])
+
+
+def _breakdowns(test: SpecTest) -> frozenset[str]:
+    """The dimensions a test evaluates: the one of the member it tests, else none (the
+    test's rows need not hold the other dimension columns)."""
+    return frozenset() if test.member is None else frozenset({test.member[0]})
 
 
 def _show(value: float | None) -> str:

@@ -11,7 +11,7 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from enum import Enum
 
-from kpispec.formula.functions import FUNCTIONS, PERIOD_VARIABLES
+from kpispec.formula.functions import FUNCTIONS, PERIOD_VARIABLES, Role
 from kpispec.formula.nodes import Call, Name, Node
 from kpispec.suggest import closest, did_you_mean
 
@@ -40,6 +40,7 @@ class FormulaInfo:
     columns: list[Name] = field(default_factory=list)
     aggregates: list[Call] = field(default_factory=list)
     period_variables: set[str] = field(default_factory=set)
+    totals: list[Call] = field(default_factory=list)  #: the total() calls
     problems: list[Problem] = field(default_factory=list)
 
     @property
@@ -140,6 +141,9 @@ class _Analyzer:
                 end=name_end,
             )
             return  # its arguments' level is unknown: checking them would only add noise
+        if fn.role is Role.TOTAL:
+            self.total(node, level, outer)
+            return
         if fn.aggregate:
             if outer is not None:
                 self.problem(
@@ -176,6 +180,43 @@ class _Analyzer:
             self.visit(arg, inner, inner_outer)
         if node.filter is not None and fn.aggregate:
             self.visit(node.filter, Level.ROW, inner_outer)
+
+    def total(self, node: Call, level: Level, outer: Call | None) -> None:
+        """``total(x)``: at KPI level only, over a value that reads rows or other KPIs."""
+        if outer is not None or level is not Level.KPI:
+            where = f"inside aggregate `{outer.name}`" if outer is not None else "in a row filter"
+            self.problem(
+                "E304" if outer is not None else "E305",
+                f"`total` {where}",
+                node,
+                "total() takes an aggregate and gives it over every row of the period: "
+                "write it at the KPI's level, e.g. 100 * count(*) / total(count(*))",
+                end=node.name_end,
+            )
+            return
+        if node.filter is not None:
+            self.info.problems.append(
+                Problem(
+                    "E312",
+                    "`filter (where ...)` only follows an aggregate, not `total`",
+                    node.filter_start,
+                    node.filter_start + len("filter"),
+                    "filter the aggregate inside: total(count(*) filter (where condition))",
+                )
+            )
+        self.arity(node)
+        before = (len(self.info.aggregates), len(self.info.kpi_refs), len(self.info.problems))
+        for arg in node.args:
+            self.visit(arg, Level.KPI, None)
+        after = (len(self.info.aggregates), len(self.info.kpi_refs), len(self.info.problems))
+        if node.args and after[:2] == before[:2] and after[2] == before[2]:
+            self.problem(
+                "E309",
+                "`total` takes an aggregate or a KPI: the value to total over the period",
+                node.args[0],
+                "write total(count(*)), total(sum(amount)) or total(revenue)",
+            )
+        self.info.totals.append(node)
 
     def arity(self, node: Call) -> None:
         fn = FUNCTIONS[node.name]

@@ -22,6 +22,8 @@ from kpispec.formula.nodes import Call, Literal, Node, Unary
 class Role(Enum):
     AGGREGATE = "aggregate"  #: reads the rows of a period
     ROW = "row"  #: works on one row (or on KPI-level values)
+    #: a KPI-level value taken on the period's total row, whatever the breakdown: total()
+    TOTAL = "total"
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,6 +186,8 @@ FUNCTIONS: dict[str, Function] = {
         _aggregate("last", None),
         _aggregate("share", (Kind.BOOLEAN,), "share(condition)"),
         # row functions: work on one row (or on KPI-level values)
+        # the total of a KPI-level value: the share of a member is x / total(x)
+        Function("total", Role.TOTAL, 1, 1, "total(aggregate)", ((Kind.NUMBER,),), number),
         Function("coalesce", Role.ROW, 1, None, "coalesce(x, y, ...)", (), one_kind),
         Function("nullif", Role.ROW, 2, 2, "nullif(x, y)", (), first_kind, compares=True),
         Function("abs", Role.ROW, 1, 1, "abs(x)", ((Kind.NUMBER,),), number),

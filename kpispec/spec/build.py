@@ -273,6 +273,7 @@ def build_kpi(doc: Document, path: PathKey, card: Scorecard) -> Kpi | None:
         time_set="time" in data,
         window=parse_window(data.get("window")) or DEFAULT_WINDOW,
         grain=_enum(Grain, data.get("grain"), card.grain),
+        history=_history(data.get("history"), card.history),
         dimensions=_strings(data.get("dimensions")),
         unit=_enum(Unit, data.get("unit"), DEFAULT_UNIT),
         currency=_str(data, "currency") or card.currency,
@@ -305,6 +306,12 @@ def build_test(doc: Document, path: PathKey, card: Scorecard) -> SpecTest | None
     expect = data.get("expect")
     tolerance = _num(data, "tolerance")
     period = data.get("period")
+    given_member = data.get("member")
+    member = None
+    if isinstance(given_member, dict) and len(given_member) == 1:
+        ((dimension, value),) = given_member.items()
+        if isinstance(value, str | None):
+            member = (str(dimension), value)
     return SpecTest(
         name=name,
         kpi=kpi_id,
@@ -317,12 +324,20 @@ def build_test(doc: Document, path: PathKey, card: Scorecard) -> SpecTest | None
         else None,
         period=str(period) if isinstance(period, str | int) else None,
         tolerance=tolerance if tolerance is not None else DEFAULT_TEST_TOLERANCE,
+        member=member,
         description=_str(data, "description"),
         locs=ctx.locs(),
         row_key_locs=ctx.key_locs("rows"),
         row_value_locs=ctx.value_locs("rows"),
         row_cell_locs=cells,
     )
+
+
+def _history(value: object, inherited: int) -> int:
+    """A ``history:`` as written (the schema bounds it), else the one it inherits."""
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return value
+    return inherited
 
 
 def build_scorecard(doc: Document, project: Project) -> Scorecard | None:
@@ -336,6 +351,7 @@ def build_scorecard(doc: Document, project: Project) -> Scorecard | None:
         file=doc.path,
         title=_str(head, "title") or head["id"].replace("_", " ").capitalize(),
         grain=_enum(Grain, head.get("grain"), DEFAULT_GRAIN),
+        history=_history(head.get("history"), project.history),
         locale=_str(head, "locale") or project.locale,
         currency=_str(head, "currency") or project.currency,
         description=_str(head, "description"),
@@ -373,9 +389,7 @@ def build_project(root: Path, doc: Document | None) -> Project:
         timezone=_str(data, "timezone") or DEFAULT_TIMEZONE,
         specs=[specs] if isinstance(specs, str) else _strings(specs),
         engine=_str(data, "engine") or "polars",
-        history=history
-        if isinstance(history, int) and not isinstance(history, bool) and history > 0
-        else DEFAULT_HISTORY,
+        history=_history(history, DEFAULT_HISTORY),
     )
     if doc is None:
         return project

@@ -187,6 +187,8 @@ class Kpi:
     time_set: bool = False
     window: Window = field(default_factory=lambda: Window("period"))
     grain: Grain = Grain.MONTH
+    #: How many periods its trend shows: its own ``history:``, else its scorecard's
+    history: int = 12
     dimensions: list[str] = field(default_factory=list)
     unit: Unit = Unit.NUMBER
     currency: str | None = None
@@ -215,6 +217,8 @@ class SpecTest:
     expect: float | None
     period: str | None = None
     tolerance: float = 1e-9
+    #: (dimension, member) whose value is tested instead of the total; None: the total
+    member: tuple[str, str | None] | None = None
     description: str | None = None
     locs: dict[str, Loc] = field(default_factory=dict)
     row_key_locs: dict[str, Loc] = field(default_factory=dict)  #: each source key of `rows`
@@ -230,6 +234,8 @@ class Scorecard:
     file: Path
     title: str
     grain: Grain = Grain.MONTH
+    #: How many periods trends show: its own ``history:``, else the project's
+    history: int = 12
     locale: str = "en"
     currency: str = "EUR"
     description: str | None = None

@@ -299,4 +299,9 @@ class KpiCompiler(_Scalar):
         column = self.aggregates.get(node.span)
         if column is not None:
             return Typed(pl.col(column), Kind.NUMBER)
+        if node.name == "total":
+            # the value on the period's total row (no dimension), on every row of the period
+            inner = self.visit(node.args[0])
+            on_total = inner.expr.filter(pl.col("__dimension").is_null()).first()
+            return Typed(on_total.over("__p"), inner.kind)
         return self.row_function(node)

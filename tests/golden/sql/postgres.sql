@@ -1,5 +1,5 @@
--- source `sessions`: 8 KPIs in 1 query (postgres)
--- query 1 of 1: `started_at`, months 2025-10 to 2026-10, window period; KPIs: conversion_rate, cta_conversion_rate, landing_page_conversion_rate, visitors_per_day, bounce_rate, pages_per_session, avg_session_duration, returning_visitor_share
+-- source `sessions`: 9 KPIs in 1 query (postgres)
+-- query 1 of 1: `started_at`, months 2025-10 to 2026-10, window period; KPIs: conversion_rate, cta_conversion_rate, landing_page_conversion_rate, visitors_per_day, bounce_rate, pages_per_session, avg_session_duration, returning_visitor_share, paid_traffic_share
 SELECT
   __rows."__p" AS __p,
   CASE
@@ -34,7 +34,14 @@ SELECT
   AVG(CAST(__rows."duration_s" AS DOUBLE PRECISION)) AS __a0_6,
   COUNT(DISTINCT __rows."visitor_id") FILTER(WHERE
     __rows."returning") AS __a0_7,
-  COUNT(DISTINCT __rows."visitor_id") AS __a0_8
+  COUNT(DISTINCT __rows."visitor_id") AS __a0_8,
+  COUNT(*) FILTER(WHERE
+    (
+      __rows."channel" = 'paid_search'
+      OR __rows."channel" = 'social'
+      OR __rows."channel" = 'display'
+    )) AS __a0_9,
+  COUNT(*) AS __a0_10
 FROM (
   SELECT
     *,
