@@ -527,7 +527,7 @@ def test_the_markdown_escapes_names(tmp_path: Path) -> None:
     edit(repo, "scorecards/shop.yaml", "min: 100", "min: 70")
     body = diff(repo, "--base", "main", "--format", "markdown").stdout
     assert "Rev \\| &lt;b&gt;x&lt;/b&gt; \\[a\\](http://e)" in body
-    assert "<b>" not in body
+    assert "<b>x</b>" not in body
 
 
 def test_the_diff_schema_is_strict() -> None:
@@ -629,3 +629,160 @@ def test_names_cannot_write_workflow_commands_or_markup(tmp_path: Path) -> None:
         if format == "github":
             assert all(line.startswith("::notice ") for line in lines), lines
             assert "Revenue%0A::error file=evil.yaml" in done.stdout
+
+
+# ------------------------------------------------------------------ edge cases
+
+
+def test_a_grain_change_compares_each_revisions_evaluated_period(tmp_path: Path) -> None:
+    gross = "  - {id: gross, name: Gross, source: orders, formula: count(*)}\n"
+    repo = make_repo(tmp_path, {**PROJECT, "scorecards/shop.yaml": SHOP + gross})
+    edit(repo, "scorecards/shop.yaml", "formula: count(*)}", "formula: count(*), grain: week}")
+    data = diff_json(repo)
+    orders = kpi(data, "gross")
+    assert [f["field"] for f in orders["fields"]] == ["grain"]
+    # no week is a month: nothing is compared period by period, nothing flips
+    assert orders["impact"] == [] and orders["flips"] == []
+    assert orders["base"]["period"] == "2026-10" and orders["base"]["value"] == 3  # type: ignore[index]
+    assert orders["head"]["period"] == "2026-W45"  # type: ignore[index]
+    text = diff(repo, "--base", "main").stdout
+    assert "the values are the same" not in text
+
+
+def test_a_path_is_compared_where_it_leads(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path)
+    (repo / "scorecards" / "eu").mkdir()
+    git(repo, "mv", "scorecards/shop.yaml", "scorecards/eu/shop.yaml")
+    edit(repo, "kpispec.yaml", 'specs: ["scorecards/*.yaml"]', 'specs: ["scorecards/**/*.yaml"]')
+    # the same text now names another file ...
+    write_files(repo, {"scorecards/data/orders.csv": ORDERS.replace(",60,", ",600,")})
+    data = diff_json(repo)
+    (source,) = data["sources"]  # type: ignore[misc]
+    assert [f["field"] for f in source["fields"]] == ["path"]
+    assert kpi(data, "revenue")["impact"][-1]["head"] == 620  # type: ignore[index]
+    # ... and another text the same file: no change of the source
+    edit(repo, "scorecards/eu/shop.yaml", "path: ../data/orders.csv", "path: ../../data/orders.csv")
+    data = diff_json(repo)
+    assert data["sources"] == [] and data["headline"]["indirect"] == 0  # type: ignore[index]
+
+
+def test_sql_is_compared_by_its_tokens(tmp_path: Path) -> None:
+    import duckdb
+
+    repo = make_repo(tmp_path)
+    con = duckdb.connect(str(repo / "data" / "w.duckdb"))
+    con.execute("create table t(day date, amount double, note varchar)")
+    con.execute("insert into t values ('2026-10-05', 10, 'a b'), ('2026-10-06', 5, 'a  b')")
+    con.close()
+    edit(
+        repo,
+        "kpispec.yaml",
+        "timezone: UTC\n",
+        "timezone: UTC\nconnections:\n  wh: {url: 'duckdb:///data/w.duckdb'}\n",
+    )
+    write_files(
+        repo,
+        {
+            "scorecards/sql.yaml": "kpispec: 1\nscorecard: {id: sq, title: SQ}\nsources:\n"
+            "  - id: notes\n    connection: wh\n    sql: \"SELECT day, amount FROM t WHERE note = 'a b'\"\n"
+            "    time: day\nkpis:\n  - {id: noted, source: notes, formula: sum(amount)}\n"
+        },
+    )
+    commit(repo, "sql")
+    # layout and keyword case are no change
+    edit(
+        repo,
+        "scorecards/sql.yaml",
+        "SELECT day, amount FROM t WHERE",
+        "select day,  amount\\n from t where",
+    )
+    assert diff_json(repo, "--base", "HEAD")["sources"] == []
+    # a string literal's text is
+    edit(repo, "scorecards/sql.yaml", "note = 'a b'", "note = 'a  b'")
+    data = diff_json(repo, "--base", "HEAD")
+    assert [f["field"] for f in data["sources"][0]["fields"]] == ["sql"]  # type: ignore[index]
+    assert kpi(data, "noted")["impact"][-1]["base"] == 10  # type: ignore[index]
+    assert kpi(data, "noted")["impact"][-1]["head"] == 5  # type: ignore[index]
+
+
+def test_a_member_that_goes_is_the_one_that_moved_most(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path)
+    edit(repo, "scorecards/shop.yaml", "formula: sum(amount) filter (where status = 'done')",
+         "formula: sum(amount) filter (where status = 'done' and channel <> 'web')")  # fmt: skip
+    data = diff_json(repo)
+    october = kpi(data, "revenue")["impact"][-1]  # type: ignore[index]
+    # web (60) is gone from October; app (20) stays
+    assert october["movers"] == [
+        {"dimension": "channel", "member": "web", "base": 60, "head": None, "difference": None}
+    ]
+
+
+def test_a_repository_that_gains_its_first_project(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    write_files(repo, {"mkdocs.yml": "site_name: Docs\n"})  # YAML that is no spec
+    commit(repo, "docs")
+    write_files(repo, PROJECT)
+    data = diff_json(repo)
+    assert data["headline"]["added"] == 3  # type: ignore[index]
+
+
+def test_specs_globs_with_dots_and_absolute_paths_match_at_a_revision(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path)
+    first = git(repo, "rev-parse", "HEAD").strip()
+    for pattern in ("scorecards/../scorecards/*.yaml", f"{repo}/scorecards/*.yaml"):
+        edit(repo, "kpispec.yaml", 'specs: ["scorecards/*.yaml"]', f'specs: ["{pattern}"]')
+        commit(repo, pattern)
+        edit(repo, "scorecards/shop.yaml", "min: 100", "min: 70")
+        data = diff_json(repo, "--base", "HEAD")
+        assert data["headline"]["targets"] == 1  # type: ignore[index]
+        git(repo, "reset", "-q", "--hard", first)
+
+
+def test_a_yaml_error_at_a_revision_shows_its_line(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path)
+    edit(repo, "scorecards/shop.yaml", "  title: Shop\n", "  title: Shop\n\ttitle]: x\n")
+    commit(repo, "broken")
+    edit(repo, "scorecards/shop.yaml", "  title: Shop\n\ttitle]: x\n", "  title: Shop\n")
+    done = diff(repo, "--base", "HEAD")
+    assert done.returncode == 2 and "E103" in done.stderr, done.stderr
+    assert "title]: x" in done.stderr  # the line as it is at HEAD, not in the working tree
+
+
+def test_losing_the_value_is_a_flip_for_the_worse(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path)
+    edit(repo, "scorecards/shop.yaml", "formula: sum(amount) filter (where status = 'done')",
+         "formula: sum(amount) filter (where status = 'none')")  # fmt: skip
+    done = diff(repo, "--base", "main", "--format", "github", "--periods", "0")
+    assert done.stdout.startswith("::warning ") and "missed → no data" in done.stdout
+
+
+def test_a_source_change_is_annotated_on_its_own_line(tmp_path: Path) -> None:
+    files = {**PROJECT, "data/orders_v2.csv": ORDERS}
+    repo = make_repo(tmp_path, files)
+    edit(repo, "scorecards/shop.yaml", "path: ../data/orders.csv", "path: ../data/orders_v2.csv")
+    edit(repo, "kpispec.yaml", "title: Shop\n", "title: Shop KPIs\n")
+    done = diff(repo, "--base", "main", "--format", "github")
+    line = line_of(SHOP, "path: ../data/orders.csv")
+    assert (
+        f"::notice file=scorecards/shop.yaml,line={line},title=Source orders%3A path changed::"
+        "path: ../data/orders.csv → ../data/orders_v2.csv (read by revenue, orders)."
+    ) in done.stdout.splitlines()
+    assert (
+        "::notice file=kpispec.yaml,line=2,title=Project setting title changed::"
+        "title: Shop → Shop KPIs."
+    ) in done.stdout.splitlines()
+
+
+def test_the_markdown_summary_lines_are_html(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path)
+    edit(repo, "scorecards/shop.yaml", "name: Revenue\n", 'name: "Rev <b>x</b> a_b"\n')
+    edit(repo, "scorecards/shop.yaml", "min: 100", "min: 70")
+    body = diff(repo, "--base", "main", "--format", "markdown").stdout
+    assert (
+        "<summary><b>Rev &lt;b&gt;x&lt;/b&gt; a_b</b> (revenue): definition, target</summary>"
+        not in body
+    )
+    assert "<summary><b>Rev &lt;b&gt;x&lt;/b&gt; a_b</b> (revenue): target</summary>" in body
+    assert "Defined in scorecards/shop.yaml, line" in body

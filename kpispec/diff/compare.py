@@ -191,7 +191,8 @@ def _movers(base: ResultKpi, head: ResultKpi, period: str) -> tuple[Mover, ...]:
                 continue
             diff = h - b if h is not None and b is not None else None
             moves.append(Mover(breakdown.dimension, member, b, h, diff))
-    moves.sort(key=lambda m: (m.difference is None, -abs(m.difference or 0.0)))
+    # a member that appears or goes moved by its whole value
+    moves.sort(key=lambda m: -abs((m.head or 0.0) - (m.base or 0.0)))
     out: list[Mover] = []
     for dim in dict.fromkeys(m.dimension for m in moves):
         out.extend([m for m in moves if m.dimension == dim][:MOVERS])
@@ -274,9 +275,11 @@ def assemble(
         locale = card.locale if card is not None else project.project.locale
         impact: tuple[Impact, ...] = ()
         flips: tuple[Flip, ...] = ()
-        if b is not None and h is not None:
+        if b is not None and h is not None and b[1].grain == h[1].grain:
             impact = _impact(b[1], h[1], periods)
             flips = _flips(b[1], h[1], periods)
+        # another grain: no period of one revision is a period of the other, so values are
+        # compared in the evaluated period of each (base and head below), not per period
         kpis.append(
             KpiChange(
                 id=p.id,
@@ -311,4 +314,9 @@ def assemble(
         sources=planned.sources,
         kpis=done,
         headline=headline(done),
+        project_file=(
+            display_name(head.project.file, head.project.root)
+            if head is not None and head.project.file is not None
+            else None
+        ),
     )

@@ -73,6 +73,8 @@ def worse(flip: Flip) -> bool:
     """A flip for the worse: further from met (a target gone counts as neither)."""
     if Status.NO_TARGET in (flip.base, flip.head):
         return False
+    if flip.head is Status.NO_DATA:
+        return True  # the KPI lost its value: worse whatever it was
     return RANK[flip.head] > RANK[flip.base]
 
 

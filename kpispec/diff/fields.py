@@ -8,6 +8,7 @@ or filter is compared by its AST (:func:`kpispec.formula.canonical.canonical`).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
@@ -15,7 +16,7 @@ from kpispec.diff.model import Category
 from kpispec.escaping import one_line
 from kpispec.formula.canonical import canonical
 from kpispec.spec.loader import Snippet
-from kpispec.spec.model import Kpi, Owner, Project, Source, Target
+from kpispec.spec.model import Amount, Kpi, Owner, Project, Source, Target
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +118,8 @@ _TARGET: tuple[tuple[str, str, Callable[[Target], object]], ...] = (
 def _number(value: object) -> str | None:
     if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
         return str(int(value))
+    if isinstance(value, Amount) and value.relative:
+        return f"{Amount(value.value)}%"  # a tolerance of 5%: no sign, as it is written
     return _text(value)
 
 
@@ -138,6 +141,33 @@ def target_fields(kpi: Kpi) -> Fields:
     return out
 
 
+def _resolved(source: Source, project: Project) -> str | None:
+    """A source's path as the engine reads it: relative to the folder of the file that
+    defines the source, here written relative to the project root."""
+    if source.path is None:
+        return None
+    joined = os.path.normpath(os.path.join(os.path.abspath(source.file.parent), source.path))
+    return os.path.relpath(joined, os.path.abspath(project.root)).replace(os.sep, "/")
+
+
+def _sql_key(sql: str | None) -> object:
+    """SQL compared token by token: layout and the case of keywords do not count, the
+    text of a string literal does."""
+    if sql is None:
+        return None
+    try:
+        from sqlglot import TokenType
+        from sqlglot.tokens import Tokenizer
+
+        tokens = Tokenizer().tokenize(sql)
+    except Exception:  # not SQL that sqlglot reads: compared as written
+        return sql.strip()
+    literal = (TokenType.STRING, TokenType.IDENTIFIER)
+    return tuple(
+        (t.token_type.name, t.text if t.token_type in literal else t.text.upper()) for t in tokens
+    )
+
+
 def source_fields(source: Source, project: Project) -> Fields:
     """A source's fields that decide which rows its KPIs read, and how (title and
     description are its presentation)."""
@@ -148,9 +178,9 @@ def source_fields(source: Source, project: Project) -> Fields:
     def put(name: str, shown: str | None, key: object, category: Category = definition) -> None:
         out[name] = Field(shown, key, at(name), category)
 
-    put("path", _text(source.path), source.path)
+    put("path", _text(source.path), _resolved(source, project))
     sql = " ".join(source.sql.split()) if source.sql else None
-    put("sql", _text(sql), sql)
+    put("sql", _text(sql), _sql_key(source.sql))
     put("table", _text(source.table), source.table)
     connection = project.connections.get(source.connection) if source.connection else None
     url = connection.url if connection is not None else None

@@ -18,7 +18,7 @@ from pathlib import Path, PurePosixPath
 
 from kpispec.diagnostics import Diagnostic, Loc, SpecError
 from kpispec.escaping import one_line
-from kpispec.spec.loader import LoadError, display_name
+from kpispec.spec.loader import MAX_FILE_BYTES, LoadError, display_name, too_large
 from kpispec.spec.project import PROJECT_FILE, SPEC_SUFFIXES, Layout
 
 WORKING_TREE = "working tree"
@@ -67,6 +67,13 @@ def top_level(path: Path) -> Path:
     folder = path if path.is_dir() else path.parent
     done = _git(folder, "rev-parse", "--show-toplevel")
     if done.returncode != 0:
+        said = one_line(done.stderr.decode("utf-8", "replace").strip())
+        if "dubious ownership" in said:  # a checkout owned by another user (CI containers)
+            raise _usage(
+                "E008",
+                f"git refuses to read {display_name(path)}: {said}",
+                "mark the checkout safe: git config --global --add safe.directory <its path>",
+            )
         raise _usage(
             "E008",
             f"{display_name(path)} is not in a git repository",
@@ -131,11 +138,13 @@ class GitTree:
             path = PurePosixPath(os.fsdecode(name))
             below = path.as_posix() if prefix == "." else path.relative_to(prefix).as_posix()
             self.files[below] = _Entry(mode, sha, 0 if size == "-" else int(size))
-        self._texts: dict[str, bytes] | None = None
+        self._texts: dict[str, bytes] = {}
 
-    @property
-    def empty(self) -> bool:
-        """No project here at this revision: neither a project file nor a spec file."""
+    def empty(self, project_file: bool) -> bool:
+        """No project here at this revision: no project file where the other revision has
+        one (the YAML files there are something else), or no YAML file at all."""
+        if project_file and PROJECT_FILE not in self.files:
+            return True
         return not any(name.endswith(SPEC_SUFFIXES) for name in self.files)
 
     def _below(self, path: Path) -> str:
@@ -146,64 +155,87 @@ class GitTree:
         return Layout(self.root, project_file, None)
 
     def spec_files(self, layout: Layout, patterns: list[str]) -> list[Path]:
-        found = set()
-        for name in self.files:
+        globs = [_pattern_parts(p, self.root) for p in patterns]
+        found = []
+        for name in sorted(self.files):
             if not name.endswith(SPEC_SUFFIXES) or name == PROJECT_FILE:
                 continue
             parts = name.split("/")
+            if any(p.startswith(".") for p in parts):
+                continue  # hidden, as in the working tree
             if patterns:
-                if any(_matches(parts, _pattern_parts(p)) for p in patterns):
-                    found.add(name)
-            elif not any(p.startswith(".") or p == "node_modules" for p in parts):
-                found.add(name)
-        return sorted(
-            self.root / name
-            for name in found
-            if not any(p.startswith(".") for p in name.split("/"))
-        )
+                if any(g is not None and _matches(parts, g) for g in globs):
+                    found.append(name)
+            elif "node_modules" not in parts:
+                found.append(name)
+        self._read([PROJECT_FILE, *found])
+        return [self.root / name for name in found]
 
     def read(self, path: Path) -> bytes:
         name = self._below(path)
         entry = self.files.get(name)
-        if entry is None or entry.mode == "120000":
+        problem = None
+        if entry is None:
+            problem = "not in the revision"
+        elif entry.mode == "120000":
+            problem = "a symlink is not followed at a revision"
+        elif entry.size > MAX_FILE_BYTES:
+            raise too_large(entry.size, self.name(path))
+        else:
+            self._read([name])
+            if name not in self._texts:
+                problem = "git cannot read it (is the clone complete?)"
+        if problem is not None:
             raise LoadError(
                 Diagnostic(
                     "E100",
-                    "cannot read file: "
-                    + (
-                        "a symlink is not followed at a revision"
-                        if entry
-                        else "not in the revision"
-                    ),
+                    f"cannot read file: {problem}",
                     Loc(self.name(path)),
                     "keep spec files as regular files in the repository",
                 )
             )
-        return self._contents()[name]
+        return self._texts[name]
 
-    def _contents(self) -> dict[str, bytes]:
-        """Every YAML file of the tree, read with one ``git cat-file --batch``."""
-        if self._texts is None:
-            names = [
-                n for n, e in self.files.items() if n.endswith(SPEC_SUFFIXES) and e.mode != "120000"
-            ]
-            shas = "".join(f"{self.files[n].sha}\n" for n in names).encode("ascii")
-            done = _git(self.repo, "cat-file", "--batch", stdin=shas)
-            out, at, texts = done.stdout, 0, {}
-            for name in names:
-                header_end = out.index(b"\n", at)
-                size = int(out[at:header_end].split()[2])
-                texts[name] = out[header_end + 1 : header_end + 1 + size]
-                at = header_end + 1 + size + 1
-            self._texts = texts
-        return self._texts
+    def _read(self, names: list[str]) -> None:
+        """Read these files (those not read yet, regular and small enough) with one
+        ``git cat-file --batch``; a blob git cannot read is left out."""
+        wanted = []
+        for name in dict.fromkeys(names):
+            entry = self.files.get(name)
+            if entry is None or name in self._texts:
+                continue
+            if entry.mode != "120000" and entry.size <= MAX_FILE_BYTES:
+                wanted.append(name)
+        if not wanted:
+            return
+        shas = "".join(f"{self.files[n].sha}\n" for n in wanted).encode("ascii")
+        out = _git(self.repo, "cat-file", "--batch", stdin=shas).stdout
+        at = 0
+        for name in wanted:
+            end = out.find(b"\n", at)
+            if end < 0:
+                break
+            header = out[at:end].split()
+            if len(header) != 3:  # "<sha> missing": not in the object store
+                at = end + 1
+                continue
+            size = int(header[2])
+            self._texts[name] = out[end + 1 : end + 1 + size]
+            at = end + 1 + size + 1
 
     def name(self, path: Path) -> str:
         return f"{self.revision.short}:{display_name(path)}"
 
 
-def _pattern_parts(pattern: str) -> list[str]:
-    return [p for p in PurePosixPath(pattern).parts if p not in ("", ".")]
+def _pattern_parts(pattern: str, root: Path) -> list[str] | None:
+    """A glob as parts below ``root`` (written relative to it, or absolute); None when it
+    names no place below the root."""
+    top = os.path.abspath(root)
+    joined = os.path.normpath(os.path.join(top, pattern))
+    if joined != top and not joined.startswith(top + os.sep):
+        return None
+    below = os.path.relpath(joined, top).replace(os.sep, "/")
+    return [p for p in below.split("/") if p not in ("", ".")]
 
 
 def _matches(parts: list[str], pattern: list[str]) -> bool:

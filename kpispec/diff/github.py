@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from kpispec.diagnostics import github_command
 from kpispec.diff import describe as d
-from kpispec.diff.model import Diff, Kind, KpiChange
+from kpispec.diff.model import Category, Diff, Kind, KpiChange
 
 MAX_PER_KIND = 10
 
@@ -76,12 +76,14 @@ def _annotations(diff: Diff, root: str) -> list[tuple[str, str]]:
             continue
         for field in kpi.fields:
             message = f"{field.field}: {field.base or '(none)'} → {field.head or '(none)'}."
+            if field.category is not Category.METADATA:
+                message += _impact_words(kpi)  # what the change does to the value
             out.append(
                 (
                     "notice",
                     github_command(
                         "notice",
-                        message + _impact_words(kpi),
+                        message,
                         file=file,
                         line=field.line or kpi.line,
                         title=f"KPI {kpi.name}: {field.field} changed",
@@ -102,6 +104,38 @@ def _annotations(diff: Diff, root: str) -> list[tuple[str, str]]:
                     ),
                 )
             )
+    for source in diff.sources:  # on the changed lines of the source itself
+        for field in source.fields:
+            readers = f" (read by {', '.join(source.kpis)})" if source.kpis else ""
+            message = (
+                f"{field.field}: {field.base or '(none)'} → {field.head or '(none)'}{readers}."
+            )
+            out.append(
+                (
+                    "notice",
+                    github_command(
+                        "notice",
+                        message,
+                        file=f"{root}{source.file}",
+                        line=field.line or source.line,
+                        title=f"Source {source.id}: {field.field} changed",
+                    ),
+                )
+            )
+    for field in diff.project:
+        message = f"{field.field}: {field.base or '(none)'} → {field.head or '(none)'}."
+        out.append(
+            (
+                "notice",
+                github_command(
+                    "notice",
+                    message,
+                    file=f"{root}{diff.project_file}" if diff.project_file else None,
+                    line=field.line or 0,
+                    title=f"Project setting {field.field} changed",
+                ),
+            )
+        )
     return out
 
 

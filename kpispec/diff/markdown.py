@@ -7,10 +7,13 @@ whole rows and sections are left out from the end, and a note says so.
 
 from __future__ import annotations
 
+import html
+
 from kpispec.comment import LIMITS, marker_line
 from kpispec.diff import describe as d
 from kpispec.diff.model import Diff, Kind, KpiChange
 from kpispec.escaping import markdown_text as cell
+from kpispec.escaping import one_line
 
 MARKER = marker_line()
 #: GitHub's limit on the body of a comment, in characters (GitLab's is larger).
@@ -23,6 +26,10 @@ def _status(s: object) -> str:
     return f"{STATUS_ICON.get(text, '')} {text.replace('_', ' ')}".strip()
 
 
+def _html(text: str) -> str:
+    return html.escape(one_line(text), quote=False)
+
+
 def _row(cells: list[str]) -> str:
     return "| " + " | ".join(cells) + " |\n"
 
@@ -33,7 +40,9 @@ def _kpi(kpi: KpiChange) -> str:
 
 def _details(kpi: KpiChange) -> str:
     fmt = kpi.format
-    lines = [f"<details><summary>{_kpi(kpi)}: {cell(d.what(kpi))}</summary>\n\n"]
+    # a <summary> is HTML, where Markdown is not read: names are HTML-escaped there
+    summary = f"<b>{_html(kpi.name)}</b> ({_html(kpi.id)}): {_html(d.what(kpi))}"
+    lines = [f"<details><summary>{summary}</summary>\n\n"]
     if kpi.because:
         lines.append("Changed because " + cell("; ".join(kpi.because)) + ".\n\n")
     if kpi.fields:
@@ -69,7 +78,7 @@ def _details(kpi: KpiChange) -> str:
             f"{cell(d.pair(d.bound(fmt, kpi.base.bound), d.bound(fmt, kpi.head.bound)))} "
             f"({d.pair(_status(kpi.base.status), _status(kpi.head.status))}).\n\n"
         )
-    lines.append(f"Defined in `{cell(kpi.file)}` line {kpi.line}.\n\n</details>\n\n")
+    lines.append(f"Defined in {cell(kpi.file)}, line {kpi.line}.\n\n</details>\n\n")
     return "".join(lines)
 
 

@@ -160,6 +160,7 @@ class Diff:
     sources: tuple[SourceChange, ...]
     kpis: tuple[KpiChange, ...]
     headline: Headline
+    project_file: str | None = None  #: kpispec.yaml at the head, relative to the root
     version: int = VERSION
 
     @property

@@ -40,7 +40,7 @@ def _load(
     tree = None
     if revision.commit is not None:
         tree = GitTree(repo, revision, root)
-        if tree.empty:
+        if tree.empty(project_file=find_layout(path).project_file is not None):
             return None
     loaded = load(root, allow_outside_root=allow_outside_root, tree=tree)
     if loaded.spec_errors:

@@ -6,6 +6,7 @@ problem becomes a diagnostic, every file is checked even when another one is bro
 
 from __future__ import annotations
 
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from kpispec.diagnostics import Diagnostic, Loc, Severity, SpecError
 from kpispec.files import exists
 from kpispec.spec.build import build_project, build_scorecard
 from kpispec.spec.checks import CheckedProject, check_project
-from kpispec.spec.loader import Document, LoadError, display_name, load_document
+from kpispec.spec.loader import Document, LoadError, decode_text, display_name, load_document
 from kpispec.spec.project import find_layout, spec_files
 from kpispec.spec.schema import PROJECT_SCHEMA, SPEC_SCHEMA, validate_document
 from kpispec.spec.tree import SpecTree
@@ -92,7 +93,10 @@ def load(
             if tree is None:
                 doc = load_document(file, display_name(file))
             else:
-                doc = load_document(file, tree.name(file), raw=tree.read(file))
+                raw = tree.read(file)
+                with suppress(LoadError):  # its lines, for a message if it does not parse
+                    texts[tree.name(file)] = decode_text(raw, tree.name(file))
+                doc = load_document(file, tree.name(file), raw=raw)
         except LoadError as exc:
             diagnostics.append(exc.diagnostic)
             return None
