@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from helpers import yaml12
 
 FENCE = re.compile(r"^```yaml[^\n]*\n(.*?)^```", re.S | re.M)
 
@@ -51,12 +52,7 @@ def examples(page: Path) -> list[Example]:
 
 
 def _plain(text: str) -> Any:
-    loader = type("L", (yaml.SafeLoader,), {})
-    loader.yaml_implicit_resolvers = {
-        k: [r for r in v if r[0] != "tag:yaml.org,2002:timestamp"]
-        for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()
-    }
-    return yaml.load(text, Loader=loader)
+    return yaml12(text)
 
 
 def base_spec() -> dict[str, Any]:

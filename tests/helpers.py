@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
+
+import yaml
 
 
 def write_files(folder: Path, files: dict[str, str] | dict[str, str | bytes]) -> Path:
@@ -36,3 +39,18 @@ def evaluate_doc(*args: Any, **kwargs: Any) -> dict[str, Any]:
     from kpispec.results import to_dict
 
     return to_dict(kpispec.evaluate(*args, **kwargs))
+
+
+def yaml12(text: str) -> Any:
+    """YAML as kpispec reads it (YAML 1.2's core schema): dates stay text and only
+    true/false are booleans, so the `on:` of a join is a key, not YAML 1.1's boolean."""
+    loader = type("L", (yaml.SafeLoader,), {})
+    dropped = ("tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:bool")
+    loader.yaml_implicit_resolvers = {
+        k: [r for r in v if r[0] not in dropped]
+        for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+    loader.add_implicit_resolver(
+        "tag:yaml.org,2002:bool", re.compile(r"^(?:true|false)$"), list("tf")
+    )
+    return yaml.load(text, Loader=loader)

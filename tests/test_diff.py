@@ -786,3 +786,30 @@ def test_the_markdown_summary_lines_are_html(tmp_path: Path) -> None:
     )
     assert "<summary><b>Rev &lt;b&gt;x&lt;/b&gt; a_b</b> (revenue): target</summary>" in body
     assert "Defined in scorecards/shop.yaml, line" in body
+
+
+def test_a_change_of_a_joined_source_changes_the_kpis_of_the_joining_one(tmp_path: Path) -> None:
+    lookup = "channel,kind\nweb,online\napp,online\n"
+    shop = SHOP.replace(
+        "    columns: {day: date, amount: number, status: string, channel: string}\n",
+        "    columns: {day: date, amount: number, status: string, channel: string}\n"
+        "    joins: [{source: channels, on: channel}]\n"
+        "  - {id: channels, path: ../data/channels.csv}\n",
+    )
+    files = {**PROJECT, "scorecards/shop.yaml": shop, "data/channels.csv": lookup,
+             "data/channels_v2.csv": "channel,kind\nweb,online\napp,mobile\n"}  # fmt: skip
+    repo = make_repo(tmp_path, files)
+    edit(
+        repo, "scorecards/shop.yaml", "path: ../data/channels.csv", "path: ../data/channels_v2.csv"
+    )
+    data = diff_json(repo)
+    revenue = kpi(data, "revenue")
+    assert revenue["kind"] == "indirect"
+    assert revenue["because"] == ["source orders changed (joined source channels changed)"]
+    # a change of the joins themselves is a change of the source
+    edit(repo, "scorecards/shop.yaml", "    joins: [{source: channels, on: channel}]\n", "")
+    data = diff_json(repo)
+    (source,) = [s for s in data["sources"] if s["id"] == "orders"]  # type: ignore[attr-defined]
+    assert [(f["field"], f["base"], f["head"]) for f in source["fields"]] == [
+        ("joins", "channels on channel", None)
+    ]

@@ -128,6 +128,7 @@ def test_sql_text_of_each_dialect_is_golden(dialect: str) -> None:
 
 def test_the_duckdb_text_gives_the_polars_engines_aggregates() -> None:
     from kpispec.engine.evaluate import _aggregates, run_queries
+    from kpispec.engine.joins import with_joins
     from kpispec.engine.polars.scans import lower
     from kpispec.engine.sources import open_source
     from kpispec.engine.sql.query import group_query
@@ -140,7 +141,7 @@ def test_the_duckdb_text_gives_the_polars_engines_aggregates() -> None:
     con = duckdb.connect()
     compared = 0
     for run in runs:
-        opened = open_source(run.plan.source, checked.project)
+        opened = with_joins(open_source(run.plan.source, checked.project), checked.project)
         polars_plan = lower(run.plan, opened)
         [frames], _ = run_queries([polars_plan], {})
         expected = _aggregates(polars_plan, frames)

@@ -18,6 +18,7 @@ from typing import Any
 
 import polars as pl
 import yaml
+from helpers import yaml12
 from pg import PostgresServer
 
 URL_ENV = "KPISPEC_TEST_WAREHOUSE_URL"
@@ -69,7 +70,7 @@ class Warehouse:
         tables: dict[str, pl.DataFrame] = {}
         files = [f for f in sorted(root.rglob("*.yaml")) if f.name != "kpispec.yaml"]
         for file in files:
-            spec = yaml.safe_load(file.read_text(encoding="utf-8"))
+            spec = yaml12(file.read_text(encoding="utf-8"))
             for source in spec.get("sources") or []:
                 path = source.pop("path", None)
                 if path is None:

@@ -119,6 +119,17 @@ def changes(base: CheckedProject | None, head: CheckedProject | None) -> Changes
             moved = [c.field for c in fields if c.category is Category.DEFINITION]
             if moved:
                 changed_sources[sid] = moved
+    # a source that joins a changed source reads other rows too
+    grown = True
+    while grown:
+        grown = False
+        for sid, source in head_sources.items():
+            if sid in changed_sources:
+                continue
+            moved = [j.source for j in source.joins if j.source in changed_sources]
+            if moved:
+                changed_sources[sid] = [f"joined source {', '.join(moved)} changed"]
+                grown = True
     base_kpis = {k.id: k for k in bp.all_kpis()}
     head_kpis = {k.id: k for k in hp.all_kpis()}
     planned: dict[str, _Planned] = {}

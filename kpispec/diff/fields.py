@@ -82,6 +82,7 @@ def kpi_fields(kpi: Kpi, project: Project) -> Fields:
     put("time", time, time, definition, "time")
     put("window", str(kpi.window), kpi.window, definition, "window")
     put("grain", str(kpi.grain), kpi.grain, definition, "grain")
+    put("history", str(kpi.history), kpi.history, metadata, "history")
     dims = tuple(kpi.dimensions)
     put("dimensions", ", ".join(dims) or None, dims, definition, "dimensions")
     put("unit", str(kpi.unit), kpi.unit, definition, "unit")
@@ -194,6 +195,12 @@ def source_fields(source: Source, project: Project) -> Fields:
     put("filter", shown, key)
     columns = tuple(sorted((name, str(kind)) for name, kind in source.columns.items()))
     put("columns", _text(", ".join(f"{n}: {k}" for n, k in columns)) or None, columns)
+    joins = tuple((j.source, j.on) for j in source.joins)
+    shown_joins = "; ".join(
+        f"{j.source} on " + ", ".join(m if m == t else f"{m} = {t}" for m, t in j.on)
+        for j in source.joins
+    )
+    put("joins", _text(shown_joins) or None, joins)
     put("fresh_within", _text(source.fresh_within), source.fresh_within, metadata)
     put("title", _text(source.title), source.title, metadata)
     description = " ".join(source.description.split()) if source.description else None

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Literal
 import polars as pl
 
 from kpispec.diagnostics import DataError, Diagnostic, Loc, SpecError
+from kpispec.engine.joins import with_joins
 from kpispec.engine.polars.compile import KpiCompiler
 from kpispec.engine.polars.rollup import roll_up
 from kpispec.engine.polars.scans import KEYS, Lowered, compile_error, lower, spine
@@ -588,7 +589,8 @@ def _evaluate(
             runs.append(run)
             everything.append(run.lowered)
         else:
-            plans.append(lower(logical, open_source(source, project, frame=frame)))
+            opened = with_joins(open_source(source, project, frame=frame), project, frames)
+            plans.append(lower(logical, opened))
             everything.append(plans[-1])
     # per plan: the newest time value (for freshness), then the earliest of each time column
     fresh = {i: q for i, p in enumerate(plans) if (q := newest_query(p.opened, as_of)) is not None}

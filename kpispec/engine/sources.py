@@ -257,17 +257,20 @@ class Opened:
 
     def normalize(self, lf: pl.LazyFrame, columns: Iterable[str]) -> pl.LazyFrame:
         """Apply declared types; datetimes become aware, in the project's time zone."""
+        exprs = [self.read_as(name).alias(name) for name in columns]
+        return lf.with_columns(exprs) if exprs else lf
+
+    def read_as(self, name: str) -> pl.Expr:
+        """A column as KPIs read it: its declared type applied, a datetime aware in the
+        project's time zone."""
         import polars as pl
 
-        exprs = []
-        for name in columns:
-            expr, dtype = self._convert(name)
-            if isinstance(dtype, pl.Datetime):
-                if dtype.time_zone is None:
-                    expr = localize(expr, self.timezone)
-                expr = expr.dt.convert_time_zone(self.project_timezone).dt.cast_time_unit("us")
-            exprs.append(expr.alias(name))
-        return lf.with_columns(exprs) if exprs else lf
+        expr, dtype = self._convert(name)
+        if isinstance(dtype, pl.Datetime):
+            if dtype.time_zone is None:
+                expr = localize(expr, self.timezone)
+            expr = expr.dt.convert_time_zone(self.project_timezone).dt.cast_time_unit("us")
+        return expr
 
     def wall_clock(self, column: str, start: date | None, end: date | None) -> pl.Expr:
         """The time column as wall-clock time in the project's zone, read from the raw

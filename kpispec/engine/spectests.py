@@ -40,7 +40,7 @@ class Outcome:
         return self.test.loc
 
 
-def _real_schema(source: Source, project: Project) -> dict[str, Any]:
+def real_schema(source: Source, project: Project) -> dict[str, Any]:
     """The raw column types of the source's real data: declared ``columns:`` first, then
     the Parquet schema or the CSV header's inferred types (as ``eval`` reads them).
 
@@ -140,7 +140,7 @@ def _frame(
         data = {c: [row.get(c) for row in rows] for c in columns}
         locs = test.row_cell_locs.get(source_id, [])
     if source_id not in schemas:
-        schemas[source_id] = _real_schema(source, project)
+        schemas[source_id] = real_schema(source, project)
     known = schemas[source_id]
     series = []
     for column, values in data.items():

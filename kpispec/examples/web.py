@@ -332,7 +332,40 @@ def generate(out: Path) -> list[Path]:
         )
         .drop("number")
     )
-    return write_tables(out, {"sessions": sessions, "ads": _ads(sessions), "leads": _leads(leads)})
+    return write_tables(
+        out,
+        {
+            "sessions": sessions,
+            "ads": _ads(sessions),
+            "leads": _leads(leads),
+            "campaigns": campaigns(),
+        },
+    )
+
+
+#: The campaigns sessions name: (campaign, channel it is bought on, kind, objective,
+#: monthly budget in EUR while it runs; None for e-mail, which is not bought per month).
+CAMPAIGNS = (
+    ("brand_search", "paid_search", "always_on", "conversion", 900.0),
+    ("generic_search", "paid_search", "always_on", "acquisition", 1800.0),
+    ("always_on_social", "social", "always_on", "acquisition", 1500.0),
+    ("retargeting", "display", "always_on", "conversion", 700.0),
+    ("prospecting", "display", "always_on", "awareness", 500.0),
+    ("newsletter", "email", "always_on", "retention", None),
+    ("spring_sale", "paid_search", "sale", "conversion", 1200.0),
+    ("summer_sale", "paid_search", "sale", "conversion", 1200.0),
+    ("black_friday", "paid_search", "sale", "conversion", 3000.0),
+    ("christmas", "paid_search", "sale", "conversion", 2000.0),
+)
+
+
+def campaigns() -> pl.DataFrame:
+    """The campaign lookup table: one row per campaign (a key of ``sessions.campaign``)."""
+    names = ("campaign", "channel", "kind", "objective", "monthly_budget")
+    return pl.DataFrame(
+        {n: [row[i] for row in CAMPAIGNS] for i, n in enumerate(names)},
+        schema={n: pl.Float64 if n == "monthly_budget" else pl.String for n in names},
+    )
 
 
 def _ads(sessions: pl.DataFrame) -> pl.DataFrame:

@@ -55,7 +55,7 @@ _TOKEN = re.compile(
     r"""
     (?P<ws>\s+)
   | (?P<number>(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?)
-  | (?P<ident>[A-Za-z_][A-Za-z0-9_]*)
+  | (?P<ident>[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)
   | (?P<op><>|!=|<=|>=|[-+*/=<>])
   | (?P<lparen>\()
   | (?P<rparen>\))

@@ -22,6 +22,7 @@ from kpispec.spec.model import (
     Duration,
     Gate,
     Grain,
+    Join,
     Kpi,
     Link,
     Owner,
@@ -197,11 +198,31 @@ def build_source(doc: Document, path: PathKey, scorecard: str | None) -> Source 
             for k, v in (columns.items() if isinstance(columns, dict) else ())
         },
         fresh_within=parse_duration(data.get("fresh_within")),
+        joins=build_joins(doc, path),
         description=_str(data, "description"),
         title=_str(data, "title"),
         locs=ctx.locs(),
         column_locs=ctx.key_locs("columns"),
     )
+
+
+def build_joins(doc: Document, path: PathKey) -> list[Join]:
+    """A source's ``joins:``: ``on`` as pairs (this column, the joined source's column)."""
+    out = []
+    for i, _ in _dicts(_Context(doc, path).data.get("joins")):
+        ctx = _Context(doc, (*path, "joins", i))
+        data = ctx.data
+        source, on = _str(data, "source"), data.get("on")
+        pairs: list[tuple[str, str]] = []
+        if isinstance(on, str):
+            pairs = [(on, on)]
+        elif isinstance(on, list):
+            pairs = [(c, c) for c in on if isinstance(c, str)]
+        elif isinstance(on, dict):
+            pairs = [(str(k), v) for k, v in on.items() if isinstance(v, str)]
+        if source is not None and pairs:
+            out.append(Join(source, tuple(pairs), doc.loc((*path, "joins", i)), ctx.locs()))
+    return out
 
 
 def build_target(doc: Document, path: PathKey) -> Target:

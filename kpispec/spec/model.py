@@ -113,6 +113,16 @@ class Link:
     loc: Loc | None = field(default=None, compare=False)
 
 
+@dataclass(frozen=True)
+class Join:
+    """A lookup join: each row of a source gets the columns of ``source`` whose key matches."""
+
+    source: str
+    on: tuple[tuple[str, str], ...]  #: (this source's column, the joined source's column)
+    loc: Loc = field(compare=False)
+    locs: dict[str, Loc] = field(default_factory=dict, compare=False, hash=False)
+
+
 @dataclass
 class Connection:
     id: str
@@ -139,6 +149,7 @@ class Source:
     filter: Snippet | None = None
     columns: dict[str, ColumnType] = field(default_factory=dict)
     fresh_within: Duration | None = None
+    joins: list[Join] = field(default_factory=list)
     description: str | None = None
     title: str | None = None
     locs: dict[str, Loc] = field(default_factory=dict)  #: where each key's value starts

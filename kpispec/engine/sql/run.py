@@ -24,6 +24,7 @@ from kpispec.engine.polars.scans import Lowered
 from kpispec.engine.sources import Opened, data_error, first_line, scrub
 from kpispec.engine.sql.compile import Column
 from kpispec.engine.sql.dialects import DIALECTS, Dialect
+from kpispec.engine.sql.joins import join_rows, repeated
 from kpispec.engine.sql.query import Target, edge_query, group_query
 from kpispec.formula.kinds import Kind
 from kpispec.periods import local_midnight, period_label
@@ -536,16 +537,45 @@ def sql_run(
         if dialect is None:
             db = engine_database(engine)
         rows = file_rows(DIALECTS[dialect or engine], source, opened, db)
+    chosen = DIALECTS[dialect] if dialect is not None else db.dialect if db else DIALECTS[engine]
+    joined = None
     try:
+        if source.joins:
+            joined = join_rows(source, project, rows, opened, chosen, db, file_rows)
+            if joined is None:  # a joined source is elsewhere: Polars joins them
+                if db is not None:
+                    db.close()
+                return None
+            rows, opened = joined.rows, joined.opened
         lowered = plan(opened)
         columns = columns_of(opened, lowered.plan.columns)
+        unconverted = joined.unconverted(lowered.plan.columns) if joined else None
+        if unconverted is not None:
+            other, name = unconverted
+            raise data_error(
+                other.source,
+                "D110",
+                f"the column `{name}` is stored as {other.schema[name]} but read as "
+                f"{other.declared(name)}; an SQL engine reads joined columns as they are stored",
+                "store the column with its type, or evaluate with --engine polars",
+                other.source.column_locs.get(name, other.source.loc),
+            )
     except BaseException:
         if db is not None:
             db.close()
         raise
-    chosen = DIALECTS[dialect] if dialect is not None else db.dialect if db else DIALECTS[engine]
     target = Target(chosen, rows, columns, opened.timezone, opened.project_timezone)
-    return SqlRun(lowered, db, target, cte, secrets)
+    run = SqlRun(lowered, db, target, cte, secrets)
+    if joined is not None and db is not None and dialect is None:
+        try:
+            for query, join, by in joined.checks:  # each joined key once, or D112
+                _, twice = run.fetch(run.text(query))
+                if twice:
+                    raise repeated(join, by, tuple(twice[0]))
+        except BaseException:
+            run.close()
+            raise
+    return run
 
 
 def written(
@@ -570,8 +600,8 @@ def written(
         assert source is not None
         logical = build_plan(source, kpis, spans, checked.source_filters.get(source_id))
         run = sql_run(source, checked.project, "polars", partial(lower, logical), dialect)
-        assert run is not None
-        out.append(run)
+        if run is not None:  # None: it joins a source held elsewhere (Polars joins them)
+            out.append(run)
     return out
 
 

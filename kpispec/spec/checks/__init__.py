@@ -16,6 +16,7 @@ from kpispec.spec.checks.cycles import check_cycles
 from kpispec.spec.checks.derived import check_derived
 from kpispec.spec.checks.formulas import check_kpis
 from kpispec.spec.checks.ids import check_ids
+from kpispec.spec.checks.joins import check_joins
 from kpispec.spec.checks.lint import check_smart
 from kpispec.spec.checks.settings import check_settings
 from kpispec.spec.checks.sources import check_sources
@@ -32,6 +33,7 @@ PASSES: tuple[Callable[[Context], None], ...] = (
     check_ids,
     check_settings,
     check_sources,  # also reads the data's columns and analyses source filters
+    check_joins,  # lookup joins: a source gains the columns of the sources it joins
     check_kpis,  # links, formulas and filters of each KPI
     check_cycles,
     check_derived,

@@ -101,4 +101,17 @@ def sources_read(ctx: Context, kpi_id: str, seen: set[str] | None = None) -> set
     found = {checked.kpi.source} if checked.kpi.source else set()
     for dep in checked.depends:
         found |= sources_read(ctx, dep, seen)
-    return found
+    return _with_joined(ctx, found)
+
+
+def _with_joined(ctx: Context, sources: set[str]) -> set[str]:
+    """The sources and every source they join, through chains of joins."""
+    out, todo = set(), list(sources)
+    while todo:
+        source_id = todo.pop()
+        if source_id in out:
+            continue
+        out.add(source_id)
+        source = ctx.sources.get(source_id)
+        todo.extend(j.source for j in source.joins) if source is not None else None
+    return out

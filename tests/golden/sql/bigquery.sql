@@ -1,5 +1,5 @@
--- source `sessions`: 9 KPIs in 1 query (bigquery)
--- query 1 of 1: `started_at`, months 2025-10 to 2026-10, window period; KPIs: conversion_rate, cta_conversion_rate, landing_page_conversion_rate, visitors_per_day, bounce_rate, pages_per_session, avg_session_duration, returning_visitor_share, paid_traffic_share
+-- source `sessions`: 10 KPIs in 1 query (bigquery)
+-- query 1 of 1: `started_at`, months 2025-10 to 2026-10, window period; KPIs: conversion_rate, cta_conversion_rate, landing_page_conversion_rate, visitors_per_day, bounce_rate, pages_per_session, avg_session_duration, returning_visitor_share, paid_traffic_share, campaign_conversion_rate
 SELECT
   __rows.`__p` AS __p,
   CASE
@@ -11,6 +11,10 @@ SELECT
     THEN 'country'
     WHEN GROUPING(__rows.`landing_page`) = 0
     THEN 'landing_page'
+    WHEN GROUPING(__rows.`campaigns.objective`) = 0
+    THEN 'campaigns.objective'
+    WHEN GROUPING(__rows.`campaigns.kind`) = 0
+    THEN 'campaigns.kind'
   END AS __dimension,
   CASE
     WHEN GROUPING(__rows.`channel`) = 0
@@ -21,6 +25,10 @@ SELECT
     THEN CAST(__rows.`country` AS STRING)
     WHEN GROUPING(__rows.`landing_page`) = 0
     THEN CAST(__rows.`landing_page` AS STRING)
+    WHEN GROUPING(__rows.`campaigns.objective`) = 0
+    THEN CAST(__rows.`campaigns.objective` AS STRING)
+    WHEN GROUPING(__rows.`campaigns.kind`) = 0
+    THEN CAST(__rows.`campaigns.kind` AS STRING)
   END AS __member,
   AVG(CAST(CAST(__rows.`converted` AS INT64) AS FLOAT64)) AS __a0_0,
   AVG(CAST(CAST(__rows.`clicked_cta` AS INT64) AS FLOAT64)) AS __a0_1,
@@ -48,7 +56,10 @@ SELECT
       THEN 1
     END
   ) AS __a0_9,
-  COUNT(*) AS __a0_10
+  COUNT(*) AS __a0_10,
+  AVG(
+    CAST(CAST(CASE WHEN NOT __rows.`campaign` IS NULL THEN __rows.`converted` END AS INT64) AS FLOAT64)
+  ) AS __a0_11
 FROM (
   SELECT
     *,
@@ -80,7 +91,18 @@ FROM (
       WHEN `started_at` < CAST('2026-11-01 00:00:00' AS DATETIME)
       THEN 24321
     END AS __p
-  FROM `sessions` AS __source_rows
+  FROM (
+    SELECT
+      __s.*,
+      `__j0`.`campaign` AS `campaigns.campaign`,
+      `__j0`.`channel` AS `campaigns.channel`,
+      `__j0`.`kind` AS `campaigns.kind`,
+      `__j0`.`objective` AS `campaigns.objective`,
+      `__j0`.`monthly_budget` AS `campaigns.monthly_budget`
+    FROM `sessions` AS __s
+    LEFT JOIN `campaigns` AS __j0
+      ON `__s`.`campaign` = `__j0`.`campaign`
+  ) AS __source_rows
   WHERE
     `started_at` >= CAST('2025-10-01 00:00:00' AS DATETIME)
     AND `started_at` < CAST('2026-11-01 00:00:00' AS DATETIME)
@@ -91,7 +113,9 @@ GROUP BY
     (__rows.`__p`, __rows.`channel`),
     (__rows.`__p`, __rows.`device`),
     (__rows.`__p`, __rows.`country`),
-    (__rows.`__p`, __rows.`landing_page`)
+    (__rows.`__p`, __rows.`landing_page`),
+    (__rows.`__p`, __rows.`campaigns.objective`),
+    (__rows.`__p`, __rows.`campaigns.kind`)
   );
 
 -- source `leads`: 2 KPIs in 1 query (bigquery)

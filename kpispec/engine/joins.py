@@ -1,0 +1,129 @@
+"""Lookup joins on the Polars engine: a source's rows with the columns of what it joins.
+
+A join is many-to-one: the joined source (a lookup table: planes by tail number, campaigns
+by id) is read whole, with its own joins and declared types applied, checked to hold each
+key once (D112 otherwise, with an example), and left-joined on the key, so every row of
+the source stays once; rows without a match get nulls, and a null key matches nothing
+(as in SQL). Its columns are named ``<source>.<column>``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from kpispec.diagnostics import DataError
+from kpispec.engine.sources import Opened, data_error, first_line, open_source
+from kpispec.spec.checks.joins import joined_name
+from kpispec.spec.model import Join, Project, Source
+
+if TYPE_CHECKING:
+    import polars as pl
+
+
+def with_joins(
+    opened: Opened, project: Project, frames: dict[str, pl.DataFrame] | None = None
+) -> Opened:
+    """``opened`` with the columns of every source it joins (each through its own joins);
+    ``frames`` replace sources' data (spec tests)."""
+    import polars as pl
+
+    source = opened.source
+    if not source.joins:
+        return opened
+    raw, schema = opened.raw, dict(opened.schema)
+    for join in source.joins:
+        for mine, _ in join.on:
+            if mine in schema:
+                continue
+            if frames is None:
+                opened.column(mine, join.locs.get("on", join.loc))  # D104, naming it
+            # a spec test's rows without the key: none of them matches
+            raw = raw.with_columns(pl.lit(None, pl.String).alias(mine))
+            schema[mine] = pl.String
+    opened = Opened(
+        source, raw, schema, opened.timezone, opened.project_timezone, opened.files,
+        opened.times, opened.secrets,
+    )  # fmt: skip
+    for number, join in enumerate(source.joins):
+        other = project.source(join.source)
+        assert other is not None  # validation said so
+        frame = None
+        if frames is not None:  # a spec test: a joined source without rows has none
+            frame = frames.get(other.id)
+            if frame is None:
+                frame = _no_rows(other, project)
+        inner = with_joins(open_source(other, project, frame=frame), project, frames)
+        keys = [f"__join{number}_{i}" for i in range(len(join.on))]
+        lookup = inner.raw.select(
+            *(inner.read_as(theirs).alias(k) for (_, theirs), k in zip(join.on, keys, strict=True)),
+            *(inner.read_as(c).alias(joined_name(join, c)) for c in inner.schema),
+        ).filter(pl.all_horizontal(pl.col(k).is_not_null() for k in keys))
+        try:
+            found = lookup.collect()
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except Exception as exc:
+            raise data_error(
+                source, "D102", f"cannot read `{other.id}` to join it: {first_line(exc)}",
+                None, join.loc,
+            ) from None  # fmt: skip
+        _unique(found, keys, join, source)
+        left = raw.with_columns(
+            opened.read_as(mine).alias(k) for (mine, _), k in zip(join.on, keys, strict=True)
+        )
+        left_types = left.select(keys).collect_schema()
+        common = {k: _common(left_types[k], found.schema[k]) for k in keys}
+        left = left.with_columns(pl.col(k).cast(common[k]) for k in keys)
+        right = found.lazy().with_columns(pl.col(k).cast(common[k]) for k in keys)
+        raw = left.join(right, on=keys, how="left").drop(keys)
+        for c in inner.schema:
+            schema[joined_name(join, c)] = found.schema[joined_name(join, c)]
+    return Opened(
+        source, raw, schema, opened.timezone, opened.project_timezone, opened.files,
+        opened.times, opened.secrets,
+    )  # fmt: skip
+
+
+def _no_rows(source: Source, project: Project) -> pl.DataFrame:
+    """No rows, with the columns (and types) the source really has."""
+    import polars as pl
+
+    from kpispec.engine.spectests import real_schema
+
+    return pl.DataFrame(schema=real_schema(source, project))
+
+
+def _common(a: Any, b: Any) -> Any:
+    """The type two key columns are compared in: theirs when equal, a float for two
+    numbers, else text."""
+    import polars as pl
+
+    if a == b:
+        return a
+    if a.is_numeric() and b.is_numeric():
+        return pl.Float64
+    return pl.String
+
+
+def _unique(found: pl.DataFrame, keys: list[str], join: Join, source: Source) -> None:
+    """D112 when a key of the joined source is there more than once."""
+    import polars as pl
+
+    repeated = found.group_by(keys, maintain_order=True).len().filter(pl.col("len") > 1)
+    if repeated.height:
+        example = repeated.row(0)
+        raise not_unique(join, source, list(example[:-1]), example[-1])
+
+
+def not_unique(join: Join, source: Source, values: list[Any], count: Any) -> DataError:
+    """D112: the joined source holds a key more than once (every engine says it so)."""
+    value = ", ".join(f"{theirs} = {v!r}" for (_, theirs), v in zip(join.on, values, strict=True))
+    return data_error(
+        source,
+        "D112",
+        f"joins `{join.source}` on {', '.join(t for _, t in join.on)}, but that key is not "
+        f"unique in `{join.source}`: {count} rows have {value}",
+        "a lookup holds each key once: remove the duplicates, or join on a key that is "
+        "unique (several columns: on: [a, b])",
+        join.locs.get("on", join.loc),
+    )
