@@ -353,10 +353,18 @@ def sql(
     ids = _kpi_ids(project, chosen_scorecards(project, scorecards))
     if kpis:
         ids = chosen_kpis(project, kpis)
+    skipped: list[str] = []
     runs = written(
-        project.checked, dialect, as_of=parse_as_of(as_of), period=parse_period(period), kpi_ids=ids
+        project.checked, dialect, as_of=parse_as_of(as_of), period=parse_period(period),
+        kpi_ids=ids, skipped=skipped,
+    )  # fmt: skip
+    parts = ["\n".join(describe(run)) for run in runs]
+    parts.extend(
+        f"-- source `{source_id}`: it joins a source held elsewhere (files and a database, "
+        "or two connections), so Polars joins and aggregates it; no SQL is written"
+        for source_id in skipped
     )
-    return "\n\n".join("\n".join(describe(run)) for run in runs) + "\n"
+    return "\n\n".join(parts) + "\n"
 
 
 __all__ = [

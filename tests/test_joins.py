@@ -253,3 +253,138 @@ def test_a_cycle_of_joins(tmp_path: Path) -> None:
     report = kpispec.validate(tmp_path)
     (cycle,) = [d for d in report.diagnostics if d.code == "E416"]
     assert "source joins form a cycle: a -> b -> c2 -> a" in cycle.message
+
+
+# ------------------------------------------------------------------ edge cases
+
+
+def _project(
+    tmp_path: Path, files: dict[str, str], sources: str, kpis: str, tests: str = ""
+) -> Path:
+    write_files(
+        tmp_path,
+        {
+            **files,
+            "s.yaml": "kpispec: 1\nscorecard: {id: s, title: S}\nsources:\n" + sources
+            + "kpis:\n" + kpis + tests,
+        },
+    )  # fmt: skip
+    return tmp_path
+
+
+def test_keys_of_two_types_are_refused_alike(tmp_path: Path) -> None:
+    root = _project(
+        tmp_path,
+        {"data/f.csv": "at,k,amount\n2026-10-01,1,10\n2026-10-02,2,20\n",
+         "data/l.csv": "k,grp\n1,G1\n01,G1b\n2,G2\n"},
+        "  - {id: f, path: data/f.csv, time: at, joins: [{source: l, on: k}]}\n"
+        "  - {id: l, path: data/l.csv, columns: {k: string}}\n",
+        "  - {id: n, source: f, formula: count(*), dimensions: [l.grp]}\n",
+    )  # fmt: skip
+    report = kpispec.validate(root)
+    (problem,) = [d for d in report.diagnostics if d.code == "E314"]
+    assert "join key `k` is number but `k` is text" in problem.message
+
+
+@pytest.mark.parametrize("engine", ["polars", "duckdb"])
+def test_large_integer_ids_of_two_integer_types_match_exactly(tmp_path: Path, engine: str) -> None:
+    from datetime import date
+
+    base = 1234567890123456768  # beyond 2**53: a float would make the three ids one
+    (tmp_path / "data").mkdir()
+    pl.DataFrame(
+        {"at": [date(2026, 10, 1)] * 3, "uid": [base, base + 1, base + 2], "amount": [1, 10, 100]},
+        schema={"at": pl.Date, "uid": pl.Int64, "amount": pl.Int64},
+    ).write_parquet(tmp_path / "data" / "f.parquet")
+    pl.DataFrame({"uid": [base, base + 1, base + 2], "seg": ["A", "B", "C"]},
+                 schema={"uid": pl.UInt64, "seg": pl.String}).write_parquet(tmp_path / "data" / "u.parquet")  # fmt: skip
+    root = _project(
+        tmp_path, {},
+        "  - {id: f, path: data/f.parquet, time: at, joins: [{source: u, on: uid}]}\n"
+        "  - {id: u, path: data/u.parquet}\n",
+        "  - {id: total, source: f, formula: sum(amount), dimensions: [u.seg]}\n",
+    )  # fmt: skip
+    doc = kpispec.evaluate(root, as_of="2026-11-02", engine=engine)
+    ((_, k),) = list(doc.kpis())
+    assert k.value == 111
+    assert {m.member: m.value for m in k.breakdowns[0].members} == {"A": 1, "B": 10, "C": 100}
+
+
+def test_a_source_joined_twice_is_refused(tmp_path: Path) -> None:
+    root = _project(
+        tmp_path,
+        {"data/f.csv": "at,o,d\n2026-10-01,a,b\n", "data/ap.csv": "code,country\na,X\nb,Y\n"},
+        "  - {id: f, path: data/f.csv, time: at, joins: [{source: ap, on: {o: code}}, "
+        "{source: ap, on: {d: code}}]}\n  - {id: ap, path: data/ap.csv}\n",
+        "  - {id: n, source: f, formula: count(*), dimensions: [ap.country]}\n",
+    )  # fmt: skip
+    report = kpispec.validate(root)
+    assert any(d.code == "E400" and "joins `ap` twice" in d.message for d in report.diagnostics)
+
+
+def test_a_source_filter_may_read_joined_columns(tmp_path: Path) -> None:
+    root = _project(
+        tmp_path,
+        {"data/f.csv": "at,k\n2026-10-01,a\n2026-10-02,b\n2026-10-03,a\n",
+         "data/l.csv": "k,grp\na,G1\nb,G2\n"},
+        "  - {id: f, path: data/f.csv, time: at, filter: \"l.grp = 'G1'\", joins: [{source: l, on: k}]}\n"
+        "  - {id: l, path: data/l.csv}\n",
+        "  - {id: n, source: f, formula: count(*)}\n",
+    )  # fmt: skip
+    for engine in ("polars", "duckdb"):
+        doc = kpispec.evaluate(root, as_of="2026-11-02", engine=engine)
+        assert [k.value for _, k in doc.kpis()] == [2]
+
+
+def test_spec_tests_without_key_columns_and_members_of_derived_kpis(tmp_path: Path) -> None:
+    root = _project(
+        tmp_path,
+        {"data/f.csv": "at,k,ch\n2026-10-01,a,x\n", "data/l.csv": "k,grp\na,G\n"},
+        "  - {id: f, path: data/f.csv, time: at, joins: [{source: l, on: k}]}\n"
+        "  - {id: l, path: data/l.csv}\n",
+        "  - {id: n, source: f, formula: count(*), dimensions: [l.grp, ch]}\n"
+        "  - {id: mix, formula: 100 * n / total(n)}\n",
+        "tests:\n"
+        "  - {name: lookup rows without the key match nothing, kpi: n, "
+        "rows: {f: [{at: 2026-10-01, k: a}], l: [{grp: G}]}, expect: 1}\n"
+        "  - {name: a derived KPI's member, kpi: mix, member: {ch: b}, "
+        "rows: {f: [{at: 2026-10-01, ch: a}, {at: 2026-10-02, ch: b}]}, expect: 50}\n",
+    )  # fmt: skip
+    run = kpispec.test(root)
+    assert [o.passed for o in run.outcomes] == [True, True], run.lines()
+
+
+def test_kpispec_sql_says_when_polars_joins(tmp_path: Path) -> None:
+    import duckdb
+
+    (tmp_path / "data").mkdir()
+    con = duckdb.connect(str(tmp_path / "data" / "w.duckdb"))
+    con.execute("create table lookup(k varchar, grp varchar)")
+    con.close()
+    write_files(
+        tmp_path,
+        {"kpispec.yaml": "kpispec: 1\nconnections:\n  w: {url: 'duckdb:///data/w.duckdb'}\n"},
+    )
+    root = _project(
+        tmp_path,
+        {"data/f.csv": "at,k\n2026-10-01,a\n"},
+        "  - {id: f, path: data/f.csv, time: at, joins: [{source: l, on: k}]}\n"
+        "  - {id: l, table: lookup, connection: w}\n",
+        "  - {id: n, source: f, formula: count(*)}\n",
+    )  # fmt: skip
+    text = kpispec.sql(kpispec.load(root), "duckdb", as_of="2026-11-02")
+    assert "-- source `f`: it joins a source held elsewhere" in text
+
+
+def test_a_repeated_date_key_is_shown_as_a_date(tmp_path: Path) -> None:
+    root = _project(
+        tmp_path,
+        {"data/f.csv": "at,day\n2026-10-01,2026-10-02\n",
+         "data/cal.csv": "day,holiday\n2026-10-02,no\n2026-10-02,yes\n"},
+        "  - {id: f, path: data/f.csv, time: at, joins: [{source: cal, on: day}]}\n"
+        "  - {id: cal, path: data/cal.csv}\n",
+        "  - {id: n, source: f, formula: count(*)}\n",
+    )  # fmt: skip
+    with pytest.raises(kpispec.DataError) as caught:
+        kpispec.evaluate(root, as_of="2026-11-02")
+    assert "2 rows have day = 2026-10-02" in caught.value.diagnostics[0].message

@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 from kpispec.diagnostics import DataError
 from kpispec.engine.sources import Opened, data_error, first_line, open_source
-from kpispec.spec.checks.joins import joined_name
+from kpispec.spec.checks.joins import KEY_HINT, joined_name, key_problem
+from kpispec.spec.columns import polars_kind
 from kpispec.spec.model import Join, Project, Source
 
 if TYPE_CHECKING:
@@ -49,9 +50,7 @@ def with_joins(
         assert other is not None  # validation said so
         frame = None
         if frames is not None:  # a spec test: a joined source without rows has none
-            frame = frames.get(other.id)
-            if frame is None:
-                frame = _no_rows(other, project)
+            frame = _test_rows(frames.get(other.id), other, join, project)
         inner = with_joins(open_source(other, project, frame=frame), project, frames)
         keys = [f"__join{number}_{i}" for i in range(len(join.on))]
         lookup = inner.raw.select(
@@ -72,6 +71,8 @@ def with_joins(
             opened.read_as(mine).alias(k) for (mine, _), k in zip(join.on, keys, strict=True)
         )
         left_types = left.select(keys).collect_schema()
+        for (mine, theirs), k in zip(join.on, keys, strict=True):
+            check_keys(source, join, mine, left_types[k], theirs, found.schema[k])
         common = {k: _common(left_types[k], found.schema[k]) for k in keys}
         left = left.with_columns(pl.col(k).cast(common[k]) for k in keys)
         right = found.lazy().with_columns(pl.col(k).cast(common[k]) for k in keys)
@@ -84,22 +85,40 @@ def with_joins(
     )  # fmt: skip
 
 
-def _no_rows(source: Source, project: Project) -> pl.DataFrame:
-    """No rows, with the columns (and types) the source really has."""
+def _test_rows(
+    given: pl.DataFrame | None, source: Source, join: Join, project: Project
+) -> pl.DataFrame:
+    """A spec test's rows of a joined source (none if it gives none), with every column
+    the source really has and the join's key: those the test leaves out are null."""
     import polars as pl
 
     from kpispec.engine.spectests import real_schema
 
-    return pl.DataFrame(schema=real_schema(source, project))
+    schema = real_schema(source, project)
+    for _, theirs in join.on:
+        schema.setdefault(theirs, pl.String)
+    frame = given if given is not None else pl.DataFrame(schema=schema)
+    missing = [c for c in schema if c not in frame.columns]
+    return frame.with_columns(pl.lit(None, schema[c]).alias(c) for c in missing)
+
+
+def check_keys(source: Source, join: Join, mine: str, a: Any, theirs: str, b: Any) -> None:
+    """D105 for join keys of two kinds (a number and a text): every engine refuses them,
+    rather than each matching them its own way."""
+    problem = key_problem(mine, polars_kind(a), theirs, polars_kind(b))
+    if problem is not None:
+        raise data_error(source, "D105", problem, KEY_HINT, join.locs.get("on", join.loc))
 
 
 def _common(a: Any, b: Any) -> Any:
-    """The type two key columns are compared in: theirs when equal, a float for two
-    numbers, else text."""
+    """The type two key columns are compared in: theirs when equal, integers as 128-bit
+    integers (no two ids collide), other numbers as floats, else text."""
     import polars as pl
 
     if a == b:
         return a
+    if a.is_integer() and b.is_integer():
+        return pl.Int128
     if a.is_numeric() and b.is_numeric():
         return pl.Float64
     return pl.String
@@ -117,7 +136,10 @@ def _unique(found: pl.DataFrame, keys: list[str], join: Join, source: Source) ->
 
 def not_unique(join: Join, source: Source, values: list[Any], count: Any) -> DataError:
     """D112: the joined source holds a key more than once (every engine says it so)."""
-    value = ", ".join(f"{theirs} = {v!r}" for (_, theirs), v in zip(join.on, values, strict=True))
+    value = ", ".join(
+        f"{theirs} = {v!r}" if isinstance(v, str) else f"{theirs} = {v}"
+        for (_, theirs), v in zip(join.on, values, strict=True)
+    )
     return data_error(
         source,
         "D112",

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 from sqlglot import exp
 
-from kpispec.engine.joins import not_unique
+from kpispec.engine.joins import check_keys, not_unique
 from kpispec.engine.sources import Opened, open_source
 from kpispec.spec.checks.joins import joined_name
 from kpispec.spec.model import Join, Project, Source
@@ -82,6 +82,11 @@ def join_rows(
         found = _rows_of(other, project, dialect, db, file_rows)
         if found is None:
             return None
+        for mine, theirs in join.on:
+            check_keys(
+                source, join, mine, opened.schema.get(mine), theirs,
+                found.opened.schema.get(theirs),
+            )  # fmt: skip
         alias = f"__j{number}"
         names = list(found.opened.schema)
         select = select.select(

@@ -585,8 +585,10 @@ def written(
     as_of: date,
     period: Any = None,
     kpi_ids: list[str] | None = None,
+    skipped: list[str] | None = None,
 ) -> list[SqlRun]:
-    """Every source's aggregate queries written in ``dialect``, run nowhere."""
+    """Every source's aggregate queries written in ``dialect``, run nowhere; the ids of
+    sources that join one held elsewhere (Polars joins them: no SQL) go to ``skipped``."""
     from functools import partial
 
     from kpispec.engine.evaluate import planned
@@ -600,8 +602,10 @@ def written(
         assert source is not None
         logical = build_plan(source, kpis, spans, checked.source_filters.get(source_id))
         run = sql_run(source, checked.project, "polars", partial(lower, logical), dialect)
-        if run is not None:  # None: it joins a source held elsewhere (Polars joins them)
+        if run is not None:
             out.append(run)
+        elif skipped is not None:  # it joins a source held elsewhere: Polars joins them
+            skipped.append(source_id)
     return out
 
 

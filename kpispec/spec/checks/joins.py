@@ -3,10 +3,27 @@ and the joined columns a source gains: ``<source>.<column>``, with their kinds."
 
 from __future__ import annotations
 
+from kpispec.formula.kinds import Kind
 from kpispec.spec.checks.context import Context
+from kpispec.spec.checks.formulas import source_filter
 from kpispec.spec.columns import KnownColumns
 from kpispec.spec.model import Join, Source
 from kpispec.suggest import did_you_mean
+
+#: What to do about join keys of two types.
+KEY_HINT = (
+    "join keys must be of one type: declare both under `columns:` (e.g. both `string`), "
+    "or cast one in the source's `sql:`"
+)
+
+
+def key_problem(mine: str, a: Kind | None, theirs: str, b: Kind | None) -> str | None:
+    """Why two join keys do not compare (a number and a text, a date and a timestamp), or
+    None when they do or a kind is unknown; every engine refuses them alike."""
+    unknown = (None, Kind.UNKNOWN, Kind.NULL)
+    if a in unknown or b in unknown or a == b:
+        return None
+    return f"join key `{mine}` is {a} but `{theirs}` is {b}; keys of two types never match alike on every engine"
 
 
 def joined_name(join: Join, column: str) -> str:
@@ -51,10 +68,28 @@ def check_joins(ctx: Context) -> None:
         stack.pop()
         state[source.id] = 2
         _join_columns(ctx, source)
+        source_filter(ctx, source)  # it may read the joined columns
 
     for source in ctx.sources.values():
+        _twice(ctx, source)
         if source.id not in state:
             visit(source)
+
+
+def _twice(ctx: Context, source: Source) -> None:
+    """E400: a source that joins another twice (both would name its columns alike)."""
+    seen: set[str] = set()
+    for join in source.joins:
+        if join.source in seen:
+            ctx.out.add(
+                "E400",
+                f"source `{source.id}` joins `{join.source}` twice; its columns are named "
+                f"`{join.source}.<column>`, so the second join could not be told apart",
+                join.locs.get("source", join.loc),
+                f"define a second source on the same data under another id (e.g. "
+                f"`{join.source}_2`) and join that one",
+            )
+        seen.add(join.source)
 
 
 def _join_columns(ctx: Context, source: Source) -> None:
@@ -75,6 +110,12 @@ def _join_columns(ctx: Context, source: Source) -> None:
         for mine, their in join.on:
             ctx.column_exists(mine, source, on, "join key")
             ctx.column_exists(their, other, on, "join key")
+            mine_kind = kinds.get(mine)
+            their_read = ctx.file_columns.get(other.id)
+            their_kind = their_read.kinds.get(their) if their_read is not None else None
+            problem = key_problem(mine, mine_kind, their, their_kind)
+            if problem is not None:
+                ctx.out.add("E314", problem, on, KEY_HINT)
         if theirs is None or names is None:
             names = None
             continue

@@ -41,7 +41,8 @@ def check_source(ctx: Context, source: Source) -> None:
         connection(ctx, source)
     elif source.path is not None:
         source_path(ctx, source)
-    source_filter(ctx, source)
+    if not source.joins:  # one that joins: once its joined columns are known (joins.py)
+        source_filter(ctx, source)
     known = ctx.file_columns.get(source.id)
     for column in source.columns:
         if known is not None and column not in known.names:

@@ -23,14 +23,16 @@ def check_spec_tests(ctx: Context) -> None:
                 )
                 continue
             test_rows(ctx, test, kpi)
-            if test.member is not None and test.member[0] not in kpi.dimensions:
+            checked = ctx.checked.get(kpi.id)
+            dimensions = checked.dimensions if checked is not None else kpi.dimensions
+            if test.member is not None and test.member[0] not in dimensions:
                 ctx.out.add(
                     "E414",
                     f"test {test.name!r} tests a member of `{test.member[0]}`, which is not a "
                     f"dimension of KPI `{kpi.id}`",
                     test.locs.get("member", test.loc),
-                    did_you_mean(test.member[0], kpi.dimensions)
-                    or f"KPI `{kpi.id}` has dimensions: {', '.join(kpi.dimensions) or 'none'}",
+                    did_you_mean(test.member[0], dimensions)
+                    or f"KPI `{kpi.id}` has dimensions: {', '.join(dimensions) or 'none'}",
                 )
             if test.period is not None:
                 test_period(ctx, test, kpi, test.period)
