@@ -388,3 +388,17 @@ def test_a_repeated_date_key_is_shown_as_a_date(tmp_path: Path) -> None:
     with pytest.raises(kpispec.DataError) as caught:
         kpispec.evaluate(root, as_of="2026-11-02")
     assert "2 rows have day = 2026-10-02" in caught.value.diagnostics[0].message
+
+
+def test_a_bad_value_in_a_joined_source_names_its_line(tmp_path: Path) -> None:
+    root = _project(
+        tmp_path,
+        {"data/f.csv": "at,k\n2026-10-01,a\n", "data/l.csv": "k,vip\na,yes\nb,no\n"},
+        "  - {id: f, path: data/f.csv, time: at, joins: [{source: l, on: k}]}\n"
+        "  - {id: l, path: data/l.csv, columns: {vip: boolean}}\n",
+        "  - {id: n, source: f, formula: count(*) filter (where l.vip)}\n",
+    )
+    with pytest.raises(kpispec.DataError) as caught:
+        kpispec.evaluate(root, as_of="2026-11-02")
+    (d,) = caught.value.diagnostics
+    assert d.code == "D103" and "of l.csv (line 2) is not a valid boolean" in d.message, d

@@ -252,3 +252,19 @@ def test_history_per_kpi_scorecard_and_project(histories) -> None:
     assert kpis["derived"]["series"][-1]["value"] == 2 * kpis["daily"]["series"][-1]["value"]
     q3 = duck.value("select count(*) from t where ts >= '2026-07-01' and ts < '2026-10-01'")
     assert kpis["quarterly"]["series"][-1]["value"] == q3
+
+
+def test_a_chart_of_one_period_says_so(tmp_path: Path) -> None:
+    write_files(
+        tmp_path / "p",
+        {
+            "data/s.csv": "day,ch\n2026-10-01,web\n",
+            "mix.yaml": "kpispec: 1\nscorecard: {id: mix, title: Mix, history: 1}\nsources:\n"
+            "  - {id: s, path: data/s.csv, time: day}\nkpis:\n"
+            "  - {id: n, name: Visits, source: s, formula: count(*)}\n",
+        },
+    )
+    kpispec.publish(tmp_path / "p", tmp_path / "site", as_of="2026-11-03")
+    page = (tmp_path / "site" / "kpi" / "n.html").read_text(encoding="utf-8")
+    assert "Visits: one period, Oct 2026" in page
+    assert "1 periods" not in page

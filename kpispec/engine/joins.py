@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from kpispec.diagnostics import DataError
-from kpispec.engine.sources import Opened, data_error, first_line, open_source
+from kpispec.engine.sources import Opened, data_error, find_bad_value, first_line, open_source
 from kpispec.spec.checks.joins import KEY_HINT, joined_name, key_problem
 from kpispec.spec.columns import polars_kind
 from kpispec.spec.model import Join, Project, Source
@@ -62,6 +62,9 @@ def with_joins(
         except (KeyboardInterrupt, SystemExit):
             raise
         except Exception as exc:
+            bad = find_bad_value(inner, list(inner.schema))  # the value, at its file line
+            if bad is not None:
+                raise DataError([bad]) from None
             raise data_error(
                 source, "D102", f"cannot read `{other.id}` to join it: {first_line(exc)}",
                 None, join.loc,

@@ -359,7 +359,7 @@ def kpi_view(card: Scorecard, kpi: Kpi, locale: str) -> KpiView:
             highs,
             [p.bound.at_risk_min if p.bound else None for p in series],
             [p.bound.at_risk_max if p.bound else None for p in series],
-            w["chart"].format(
+            w["chart" if len(series) != 1 else "chart_one"].format(
                 name=name, n=len(series), first=points[0].label, last=points[-1].label
             ),
             [f"{p.label}: {p.value}" for p in points],
