@@ -493,11 +493,13 @@ def diff(
         written.append((output, format.value, "-o"))
     for file, kind, option in written:
         if file is not None:
-            if run.head is None:
+            if run.head is None:  # no project at the head: no spec of it to spare
                 from kpispec.outputs import write_file
+                from kpispec.spec.project import find_layout
 
-                write_file(file, run.render(kind), root=Path("."), allow_outside_root=True,
-                           option=option)  # fmt: skip
+                root = find_layout(path).root
+                write_file(file, run.render(kind), root=root,
+                           allow_outside_root=allow_outside_root, option=option)  # fmt: skip
             else:
                 _write_output(file, run.render(kind), run.head, allow_outside_root, option)
     if output is None:

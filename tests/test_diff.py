@@ -813,3 +813,19 @@ def test_a_change_of_a_joined_source_changes_the_kpis_of_the_joining_one(tmp_pat
     assert [(f["field"], f["base"], f["head"]) for f in source["fields"]] == [
         ("joins", "channels on channel", None)
     ]
+
+
+def test_a_project_removed_at_the_head_writes_its_report(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path)
+    git(repo, "rm", "-q", "-r", "scorecards", "kpispec.yaml")
+    head = commit(repo, "no more KPIs")
+    write_files(repo, PROJECT)  # the working tree still has them: PATH names the project
+    done = diff(repo, "--base", "main~1", "--head", head, "-f", "json", "-o", "out/diff.json")
+    assert done.returncode == 0, done.stderr
+    data = json.loads((repo / "out" / "diff.json").read_text(encoding="utf-8"))
+    assert sorted(k["id"] for k in data["kpis"]) == ["orders", "per_order", "revenue"]
+    assert {k["kind"] for k in data["kpis"]} == {"removed"}
+    outside = tmp_path / "elsewhere.json"
+    (repo / "link.json").symlink_to(outside)
+    done = diff(repo, "--base", "main~1", "--head", head, "-f", "json", "-o", "link.json")
+    assert done.returncode == 2 and "E410" in done.stderr and not outside.exists()

@@ -9,6 +9,7 @@ same at both revisions has the same values on the same data, so it is never eval
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from kpispec.diff import fields as f
 from kpispec.diff.git import Revision
@@ -28,7 +29,7 @@ from kpispec.diff.model import (
     same_value,
 )
 from kpispec.results import Kpi as ResultKpi
-from kpispec.results import Results, Status
+from kpispec.results import MemberPoint, Results, Status
 from kpispec.spec.checks import CheckedProject
 from kpispec.spec.loader import display_name
 from kpispec.spec.model import Kpi, Project
@@ -61,12 +62,13 @@ class Changes:
 
 def _field_changes(base: f.Fields, head: f.Fields, default_line: int) -> list[FieldChange]:
     out = []
-    for name, b, h in f.changed(base, head, default_line):
-        category = (h or b).category if (h or b) is not None else Category.METADATA  # type: ignore[union-attr]
+    for name, b, h in f.changed(base, head):
+        either = h or b
+        assert either is not None  # a field is on one side at least
         out.append(
             FieldChange(
                 name,
-                category,
+                either.category,
                 b.shown if b else None,
                 h.shown if h else None,
                 h.line if h is not None else default_line,
@@ -76,8 +78,7 @@ def _field_changes(base: f.Fields, head: f.Fields, default_line: int) -> list[Fi
 
 
 def _empty() -> Project:
-    from pathlib import Path
-
+    """No project: what a revision without spec files is compared as."""
     return Project(root=Path("."), file=None)
 
 
@@ -210,12 +211,8 @@ def _movers(base: ResultKpi, head: ResultKpi, period: str) -> tuple[Mover, ...]:
     return tuple(out)
 
 
-def _at(series: tuple[object, ...], period: str) -> float | None:
-    for point in series:
-        if getattr(point, "period", None) == period:
-            value = getattr(point, "value", None)
-            return value if isinstance(value, float | int) else None
-    return None
+def _at(series: tuple[MemberPoint, ...], period: str) -> float | None:
+    return next((p.value for p in series if p.period == period), None)
 
 
 def _impact(base: ResultKpi, head: ResultKpi, periods: int) -> tuple[Impact, ...]:

@@ -222,9 +222,8 @@ def project_fields(project: Project) -> Fields:
     }
 
 
-def changed(base: Fields, head: Fields, line: int) -> list[tuple[str, Field | None, Field | None]]:
-    """The fields whose keys differ, in the head's order then the base's; ``line`` stands
-    in for a field the head does not have."""
+def changed(base: Fields, head: Fields) -> list[tuple[str, Field | None, Field | None]]:
+    """The fields whose keys differ, in the head's order then the base's."""
     names = [*head, *(n for n in base if n not in head)]
     out = []
     for name in names:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from kpispec.diagnostics import github_command
 from kpispec.diff import describe as d
-from kpispec.diff.model import Category, Diff, Kind, KpiChange
+from kpispec.diff.model import Category, Diff, FieldChange, Kind, KpiChange
 
 MAX_PER_KIND = 10
 
@@ -27,115 +27,72 @@ def _impact_words(kpi: KpiChange) -> str:
     )
 
 
-def _annotations(diff: Diff, root: str) -> list[tuple[str, str]]:
-    out: list[tuple[str, str]] = []
+Annotation = tuple[str, str]  #: (kind, the workflow command)
+
+
+def _note(
+    kind: str, message: str, title: str, file: str | None = None, line: int = 0
+) -> Annotation:
+    return kind, github_command(kind, message, file=file, line=line, title=title)
+
+
+def _changed(field: FieldChange) -> str:
+    return f"{field.field}: {field.base or '(none)'} → {field.head or '(none)'}"
+
+
+def _annotations(diff: Diff, root: str) -> list[Annotation]:
+    out: list[Annotation] = []
     for kpi in diff.kpis:
         file = f"{root}{kpi.file}"
+        fmt = kpi.format
         for flip in kpi.flips:
-            fmt = kpi.format
-            kind = "warning" if d.worse(flip) else "notice"
             message = (
                 f"{kpi.name} {flip.period}: {d.flip_words(flip)}; value "
                 f"{d.pair(d.value(fmt, flip.base_value), d.value(fmt, flip.head_value))}, target "
                 f"{d.pair(d.bound(fmt, flip.base_bound), d.bound(fmt, flip.head_bound))}"
             )
-            out.append(
-                (
-                    kind,
-                    github_command(
-                        kind,
-                        message,
-                        file=file,
-                        line=kpi.target_line or kpi.line,
-                        title=f"KPI {kpi.name}: {d.flip_words(flip)} in {flip.period}",
-                    ),
-                )
-            )
+            title = f"KPI {kpi.name}: {d.flip_words(flip)} in {flip.period}"
+            kind = "warning" if d.worse(flip) else "notice"
+            out.append(_note(kind, message, title, file, kpi.target_line or kpi.line))
         if kpi.kind is Kind.REMOVED:
             message = f"{kpi.name} ({kpi.id}) is removed from scorecard {kpi.scorecard}"
-            out.append(
-                ("notice", github_command("notice", message, title=f"KPI {kpi.name} removed"))
-            )
+            out.append(_note("notice", message, f"KPI {kpi.name} removed"))
             continue
         if kpi.kind is Kind.ADDED:
             side = kpi.head
             value = (
-                f": {d.value(kpi.format, side.value)} in {side.period} ({side.status.words})"
+                f": {d.value(fmt, side.value)} in {side.period} ({side.status.words})"
                 if side
                 else ""
             )
             message = f"new KPI {kpi.name} ({kpi.id}){value}"
-            out.append(
-                (
-                    "notice",
-                    github_command(
-                        "notice", message, file=file, line=kpi.line, title=f"KPI {kpi.name} added"
-                    ),
-                )
-            )
+            out.append(_note("notice", message, f"KPI {kpi.name} added", file, kpi.line))
             continue
         for field in kpi.fields:
-            message = f"{field.field}: {field.base or '(none)'} → {field.head or '(none)'}."
+            message = _changed(field) + "."
             if field.category is not Category.METADATA:
                 message += _impact_words(kpi)  # what the change does to the value
-            out.append(
-                (
-                    "notice",
-                    github_command(
-                        "notice",
-                        message,
-                        file=file,
-                        line=field.line or kpi.line,
-                        title=f"KPI {kpi.name}: {field.field} changed",
-                    ),
-                )
-            )
+            title = f"KPI {kpi.name}: {field.field} changed"
+            out.append(_note("notice", message, title, file, field.line or kpi.line))
         if kpi.because:
             message = f"changed because {'; '.join(kpi.because)}." + _impact_words(kpi)
             out.append(
-                (
-                    "notice",
-                    github_command(
-                        "notice",
-                        message,
-                        file=file,
-                        line=kpi.line,
-                        title=f"KPI {kpi.name} changed indirectly",
-                    ),
-                )
+                _note("notice", message, f"KPI {kpi.name} changed indirectly", file, kpi.line)
             )
     for source in diff.sources:  # on the changed lines of the source itself
+        readers = f" (read by {', '.join(source.kpis)})" if source.kpis else ""
         for field in source.fields:
-            readers = f" (read by {', '.join(source.kpis)})" if source.kpis else ""
-            message = (
-                f"{field.field}: {field.base or '(none)'} → {field.head or '(none)'}{readers}."
-            )
+            title = f"Source {source.id}: {field.field} changed"
+            line = field.line or source.line
             out.append(
-                (
-                    "notice",
-                    github_command(
-                        "notice",
-                        message,
-                        file=f"{root}{source.file}",
-                        line=field.line or source.line,
-                        title=f"Source {source.id}: {field.field} changed",
-                    ),
+                _note(
+                    "notice", _changed(field) + readers + ".", title, f"{root}{source.file}", line
                 )
             )
     for field in diff.project:
-        message = f"{field.field}: {field.base or '(none)'} → {field.head or '(none)'}."
-        out.append(
-            (
-                "notice",
-                github_command(
-                    "notice",
-                    message,
-                    file=f"{root}{diff.project_file}" if diff.project_file else None,
-                    line=field.line or 0,
-                    title=f"Project setting {field.field} changed",
-                ),
-            )
-        )
+        where = f"{root}{diff.project_file}" if diff.project_file else None
+        title = f"Project setting {field.field} changed"
+        out.append(_note("notice", _changed(field) + ".", title, where, field.line or 0))
     return out
 
 

@@ -9,6 +9,7 @@ the source stays once; rows without a match get nulls, and a null key matches no
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from kpispec.diagnostics import DataError
@@ -41,10 +42,7 @@ def with_joins(
             # a spec test's rows without the key: none of them matches
             raw = raw.with_columns(pl.lit(None, pl.String).alias(mine))
             schema[mine] = pl.String
-    opened = Opened(
-        source, raw, schema, opened.timezone, opened.project_timezone, opened.files,
-        opened.times, opened.secrets,
-    )  # fmt: skip
+    opened = replace(opened, raw=raw, schema=schema)
     for number, join in enumerate(source.joins):
         other = project.source(join.source)
         assert other is not None  # validation said so
@@ -82,10 +80,7 @@ def with_joins(
         raw = left.join(right, on=keys, how="left").drop(keys)
         for c in inner.schema:
             schema[joined_name(join, c)] = found.schema[joined_name(join, c)]
-    return Opened(
-        source, raw, schema, opened.timezone, opened.project_timezone, opened.files,
-        opened.times, opened.secrets,
-    )  # fmt: skip
+    return replace(opened, raw=raw, schema=schema)
 
 
 def _test_rows(

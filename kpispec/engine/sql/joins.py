@@ -14,13 +14,13 @@ joined key is checked to be unique with one query (D112), as on the Polars engin
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
 from sqlglot import exp
 
-from kpispec.engine.joins import check_keys, not_unique
+from kpispec.engine.joins import check_keys
 from kpispec.engine.sources import Opened, open_source
 from kpispec.spec.checks.joins import joined_name
 from kpispec.spec.model import Join, Project, Source
@@ -113,10 +113,7 @@ def join_rows(
         origins.update({joined_name(join, n): o for n, o in found.origins.items()})
         checks.append((_repeated_key(join, found.rows), join, source))
         checks.extend(found.checks)
-    extended = Opened(
-        source, pl.LazyFrame(schema=schema), schema, opened.timezone, opened.project_timezone,
-        opened.files, opened.times, opened.secrets,
-    )  # fmt: skip
+    extended = replace(opened, raw=pl.LazyFrame(schema=schema), schema=schema)
     return Joined(exp.Subquery(this=select), extended, origins, checks)
 
 
@@ -161,8 +158,3 @@ def _repeated_key(join: Join, rows: exp.Expression) -> exp.Select:
         .having(exp.GT(this=count.copy(), expression=exp.Literal.number(1)))
         .limit(1)
     )
-
-
-def repeated(join: Join, source: Source, row: tuple[Any, ...]) -> Exception:
-    """D112 for a key found twice (``row``: the key's values, then the count)."""
-    return not_unique(join, source, list(row[:-1]), row[-1])

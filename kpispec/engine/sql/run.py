@@ -20,11 +20,12 @@ import polars as pl
 from sqlglot import exp
 
 from kpispec.diagnostics import DataError, Diagnostic
+from kpispec.engine.joins import not_unique
 from kpispec.engine.polars.scans import Lowered
 from kpispec.engine.sources import Opened, data_error, first_line, scrub
 from kpispec.engine.sql.compile import Column
 from kpispec.engine.sql.dialects import DIALECTS, Dialect
-from kpispec.engine.sql.joins import join_rows, repeated
+from kpispec.engine.sql.joins import join_rows
 from kpispec.engine.sql.query import Target, edge_query, group_query
 from kpispec.formula.kinds import Kind
 from kpispec.periods import local_midnight, period_label
@@ -571,7 +572,8 @@ def sql_run(
             for query, join, by in joined.checks:  # each joined key once, or D112
                 _, twice = run.fetch(run.text(query))
                 if twice:
-                    raise repeated(join, by, tuple(twice[0]))
+                    *key, count = twice[0]
+                    raise not_unique(join, by, key, count)
         except BaseException:
             run.close()
             raise
